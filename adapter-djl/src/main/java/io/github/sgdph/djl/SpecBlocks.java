@@ -1,5 +1,7 @@
 package io.github.sgdph.djl;
 
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -18,6 +20,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.ModelSpec;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -71,7 +74,7 @@ final class SpecBlocks {
                 // DJL's momentum is PyTorch's 1 - momentum
                 .optMomentum((float) (1 - b.momentum()))
                 .build();
-        seq.add(new FixedModeBlock(bn, b.mode() == LayerSpec.Mode.TRAIN));
+        seq.add(new ExactBatchNorm(bn, b.mode() == LayerSpec.Mode.TRAIN, b.eps()));
         params.put(p + "weight", bn.getParameters().get("gamma"));
         params.put(p + "bias", bn.getParameters().get("beta"));
         params.put(p + "running_mean", bn.getParameters().get("runningMean"));
@@ -82,7 +85,7 @@ final class SpecBlocks {
               case RELU -> Activation.reluBlock();
               case TANH -> Activation.tanhBlock();
               case SIGMOID -> Activation.sigmoidBlock();
-              case SOFTPLUS -> Activation.softPlusBlock();
+              case SOFTPLUS -> ExactActivations.softplusBlock(); // not PyTorch's thresholded one
             });
       } else if (l instanceof LayerSpec.Flatten) {
         seq.add(Blocks.batchFlattenBlock());
@@ -107,37 +110,74 @@ final class SpecBlocks {
   }
 
   /**
-   * A block that runs its child in a fixed mode, whatever the caller's {@code training} flag:
-   * a batch norm of the spec is in train mode (batch statistics) or eval mode (running
-   * statistics) by itself.
+   * A batch norm of the spec in a fixed mode, whatever the caller's {@code training} flag: train
+   * mode (batch statistics, biased variance) or eval mode (running statistics), computed from
+   * primitive operations with the spec's {@code ε} in the model's dtype. DJL's {@code
+   * BatchNorm} passes {@code ε} to PyTorch as a float ({@code 10⁻⁵} becomes {@code
+   * 9.99999974·10⁻⁶}), which moves every output by up to 10⁻⁹ relative when the batch variance is
+   * comparable to {@code ε}; the wrapped DJL block only holds the parameters ({@code gamma},
+   * {@code beta}, {@code runningMean}, {@code runningVar}). Running statistics are not updated:
+   * the spec's train-mode batch norm has none.
    */
-  static final class FixedModeBlock extends AbstractBlock {
-    private final Block child;
+  static final class ExactBatchNorm extends AbstractBlock {
+    private final BatchNorm bn;
     private final boolean training;
+    private final double eps;
 
-    FixedModeBlock(Block child, boolean training) {
-      this.child = addChildBlock(training ? "train" : "eval", child);
+    ExactBatchNorm(BatchNorm bn, boolean training, double eps) {
+      this.bn = addChildBlock(training ? "train" : "eval", bn);
       this.training = training;
+      this.eps = eps;
     }
 
     @Override
     protected NDList forwardInternal(
-        ParameterStore parameterStore,
-        NDList inputs,
-        boolean ignored,
-        PairList<String, Object> params) {
-      return child.forward(parameterStore, inputs, training, params);
+        ParameterStore store, NDList inputs, boolean ignored, PairList<String, Object> params) {
+      NDArray x = inputs.singletonOrThrow();
+      Device d = x.getDevice();
+      int rank = x.getShape().dimension();
+      long c = x.getShape().get(1);
+      long[] channel = new long[rank];
+      Arrays.fill(channel, 1);
+      channel[1] = c;
+      Shape cs = new Shape(channel);
+      int[] axes = rank == 2 ? new int[] {0} : new int[] {0, 2, 3};
+      // an array, not a number: DJL frees a number operand while the graph still points at it
+      NDArray epsilon = x.getManager().create(eps).toType(x.getDataType(), false);
+      NDArray gamma = store.getValue(bn.getParameters().get("gamma"), d, training).reshape(cs);
+      NDArray beta = store.getValue(bn.getParameters().get("beta"), d, training).reshape(cs);
+      NDArray centered;
+      NDArray variance;
+      if (training) {
+        centered = x.sub(channelMean(x, axes));
+        variance = channelMean(centered.square(), axes);
+      } else {
+        NDArray rm = store.getValue(bn.getParameters().get("runningMean"), d, false).reshape(cs);
+        NDArray rv = store.getValue(bn.getParameters().get("runningVar"), d, false).reshape(cs);
+        centered = x.sub(rm);
+        variance = rv;
+      }
+      return new NDList(centered.div(variance.add(epsilon).sqrt()).mul(gamma).add(beta));
+    }
+
+    /** The mean over {@code axes}, one axis at a time (PyTorch's engine takes one per call). */
+    private static NDArray channelMean(NDArray a, int[] axes) {
+      NDArray m = a;
+      for (int axis : axes) {
+        m = m.mean(new int[] {axis}, true);
+      }
+      return m;
     }
 
     @Override
     public Shape[] getOutputShapes(Shape[] inputShapes) {
-      return child.getOutputShapes(inputShapes);
+      return inputShapes;
     }
 
     @Override
     protected void initializeChildBlocks(
         NDManager manager, DataType dataType, Shape... inputShapes) {
-      child.initialize(manager, dataType, inputShapes);
+      bn.initialize(manager, dataType, inputShapes);
     }
   }
 }

@@ -11,11 +11,13 @@ import io.github.sgdph.model.LossKind;
  *
  * <ul>
  *   <li>softmax cross-entropy, labels {@code [n]}: {@code ℓ = −Σ_i log softmax(z_i)_{y_i} / n},
- *       {@code H u = (p ⊙ u − p (pᵀu)) / n} per row, {@code p = softmax(z_i)};
+ *       {@code H u = (p ⊙ u − p (pᵀu)) / n} per row, {@code p = softmax(z_i)}, evaluated with
+ *       {@code u} shifted by its entry at the most probable class (accurate when the softmax
+ *       saturates);
  *   <li>mse: {@code mean((z − y)²)}, {@code H u = 2u / (n k)};
- *   <li>sigmoid binary cross-entropy: {@code mean(softplus(z) − z y)}, {@code H u = σ(z)(1 −
- *       σ(z)) u / (n k)}. PyTorch's softplus returns {@code z} itself above 20, which differs
- *       from the exact value by less than {@code e^{−20}}.
+ *   <li>sigmoid binary cross-entropy: {@code mean(softplus(z) − z y)}, {@code H u = σ(z)σ(−z) u
+ *       / (n k)}, with the exact {@link ExactActivations#softplus} (PyTorch's own
+ *       softplus returns {@code z} itself above 20).
  * </ul>
  */
 final class SpecLoss implements OutputLoss {
@@ -49,7 +51,7 @@ final class SpecLoss implements OutputLoss {
       case MSE:
         return z.sub(y.reshape(z.getShape())).square().mean();
       case SIGMOID_BINARY_CROSS_ENTROPY:
-        return Activation.softPlus(z).sub(z.mul(y.reshape(z.getShape()))).mean();
+        return ExactActivations.softplus(z).sub(z.mul(y.reshape(z.getShape()))).mean();
       default:
         throw new IllegalArgumentException("loss: unsupported " + kind);
     }
@@ -63,15 +65,20 @@ final class SpecLoss implements OutputLoss {
     double k = z.getShape().size() / n;
     switch (kind) {
       case SOFTMAX_CROSS_ENTROPY: {
+        // p ⊙ ((v − v_m) − pᵀ(v − v_m)), m the most probable class: no cancellation when the
+        // softmax saturates (the plain p ⊙ (v − pᵀv) loses ε/p_j relative accuracy)
         NDArray p = z.softmax(1);
-        NDArray pu = p.mul(v).sum(new int[] {1}, true);
-        return new NDList(p.mul(v.sub(pu)).div(n));
+        NDArray top = p.argMax(1).oneHot(Math.toIntExact(z.getShape().get(1)), z.getDataType());
+        NDArray d = v.sub(v.mul(top).sum(new int[] {1}, true));
+        NDArray pd = p.mul(d).sum(new int[] {1}, true);
+        return new NDList(p.mul(d.sub(pd)).div(n));
       }
       case MSE:
         return new NDList(v.mul(2.0 / (n * k)));
       case SIGMOID_BINARY_CROSS_ENTROPY: {
-        NDArray s = Activation.sigmoid(z);
-        return new NDList(s.mul(s.neg().add(1.0)).mul(v).div(n * k));
+        // σ(z) σ(−z), not σ(1 − σ): no cancellation as σ(z) → 1
+        NDArray s = Activation.sigmoid(z).mul(Activation.sigmoid(z.neg()));
+        return new NDList(s.mul(v).div(n * k));
       }
       default:
         throw new IllegalArgumentException("loss: unsupported " + kind);

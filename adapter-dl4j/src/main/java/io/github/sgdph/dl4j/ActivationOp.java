@@ -15,8 +15,9 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  *   <li>relu: {@code σ' = [x > 0]} (0 at the kink, as PyTorch), {@code σ'' = 0};
  *   <li>tanh: {@code σ' = 1 − y²}, {@code σ'' = −2 y σ'};
  *   <li>sigmoid: {@code σ' = y (1 − y)}, {@code σ'' = σ' (1 − 2y)};
- *   <li>softplus {@code log(1 + eˣ)}, computed as {@code max(x, 0) + log1p(e^{−|x|})}:
- *       {@code σ' = sigmoid(x)}, {@code σ'' = σ' (1 − σ')};
+ *   <li>softplus {@code log(1 + eˣ)}, computed as {@code max(x, 0) + log1p(e^{−|x|})} with
+ *       {@link ExactMath#log1p} (ND4J's own is {@code log(1 + u)}): {@code σ' = sigmoid(x)},
+ *       {@code σ'' = sigmoid(x) sigmoid(−x)};
  *   <li>identity: {@code σ' = 1}, {@code σ'' = 0}.
  * </ul>
  */
@@ -46,6 +47,7 @@ final class ActivationOp extends Op {
   Node forward(INDArray x, INDArray[] p, boolean keep) {
     INDArray y;
     INDArray d1 = null;
+    INDArray d2 = null;
     switch (kind) {
       case IDENTITY -> y = x;
       case RELU -> {
@@ -67,15 +69,18 @@ final class ActivationOp extends Op {
         }
       }
       case SOFTPLUS -> {
-        INDArray e = Transforms.exp(Transforms.abs(x, true).negi(), false);
-        y = Transforms.relu(x, true).addi(Transforms.log1p(e, false));
+        y = ExactMath.softplus(x);
         if (keep) {
           d1 = Transforms.sigmoid(x, true);
+          // σ(x) σ(−x), not σ(1 − σ): no cancellation as σ(x) → 1
+          d2 = Transforms.sigmoid(x.neg(), false).muli(d1);
         }
       }
       default -> throw new IllegalStateException(kind.name());
     }
-    return new N(kind, y, d1);
+    N node = new N(kind, y, d1);
+    node.d2 = d2;
+    return node;
   }
 
   private static final class N extends Node {
@@ -115,7 +120,6 @@ final class ActivationOp extends Op {
             switch (kind) {
               case TANH -> y.mul(d1).muli(-2.0);
               case SIGMOID -> y.mul(-2.0).addi(1.0).muli(d1);
-              case SOFTPLUS -> d1.rsub(1.0).muli(d1);
               default -> null;
             };
       }

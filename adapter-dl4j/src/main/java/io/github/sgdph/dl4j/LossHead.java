@@ -16,7 +16,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  *       {@code p = softmax(z)}; {@code H_L u = c s (p ⊙ u − p (pᵀ u))} row by row.
  *   <li>Squared error: {@code ℓ = Σ (z − y)²}; {@code ∇ = 2c (z − y)}; {@code H_L u = 2c u}.
  *   <li>Sigmoid binary cross-entropy on logits: {@code ℓ = Σ softplus(z) − y z} (computed as
- *       {@code max(z, 0) + log1p(e^{−|z|}) − y z}); {@code ∇ = c (σ(z) − y)};
+ *       {@code max(z, 0) + log1p(e^{−|z|}) − y z} with {@link ExactMath#log1p}); {@code ∇ = c (σ(z) − y)};
  *       {@code H_L u = c σ(z)(1 − σ(z)) ⊙ u}.
  * </ul>
  * The network outputs {@code z} are the logits for the two cross-entropies and the
@@ -86,8 +86,7 @@ final class LossHead {
         case SIGMOID_BINARY_CROSS_ENTROPY -> {
           this.p = Transforms.sigmoid(z, true);
           this.labelMass = null;
-          INDArray e = Transforms.exp(Transforms.abs(z, true).negi(), false);
-          INDArray l = Transforms.relu(z, true).addi(Transforms.log1p(e, false)).subi(y.mul(z));
+          INDArray l = ExactMath.softplus(z).subi(y.mul(z));
           this.value = c * l.sumNumber().doubleValue();
         }
         default -> throw new IllegalStateException(kind.name());
@@ -122,7 +121,9 @@ final class LossHead {
           yield pu.subi(p.mulColumnVector(pu.sum(1))).muliColumnVector(labelMass).muli(c);
         }
         case SQUARED_ERROR -> u.mul(2 * c);
-        case SIGMOID_BINARY_CROSS_ENTROPY -> p.sub(p.mul(p)).muli(u).muli(c);
+        // σ(z) σ(−z), not σ(1 − σ): no cancellation as σ(z) → 1
+        case SIGMOID_BINARY_CROSS_ENTROPY ->
+            Transforms.sigmoid(z.neg(), false).muli(p).muli(u).muli(c);
       };
     }
   }

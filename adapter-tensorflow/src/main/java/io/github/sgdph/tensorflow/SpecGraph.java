@@ -32,7 +32,8 @@ import org.tensorflow.types.family.TFloating;
  *       Rsqrt}): {@code x̂ = (x − μ) / sqrt(σ² + ε)} with the biased batch variance; in eval mode
  *       the running statistics are constants and {@code x̂ = (x − r_μ) · (r_σ² + ε)^{−1/2}}
  *       (the fused batch-norm ops are avoided: their gradients are not differentiable again);
- *   <li>activations {@code Relu}, {@code Tanh}, {@code Sigmoid}, {@code Softplus}; pooling
+ *   <li>activations {@code Relu}, {@code Tanh}, {@code Sigmoid}, exact softplus ({@link
+ *       TfActivations#softplus}); pooling
  *       {@code MaxPoolV2} / {@code AvgPool} with {@code VALID} padding;
  *   <li>losses from {@link TfLosses}; the target placeholder is {@code [n, k]} (one-hot labels
  *       for cross-entropy).
@@ -128,7 +129,7 @@ final class SpecGraph {
           case RELU -> lt.nn.relu(h);
           case TANH -> lt.math.tanh(h);
           case SIGMOID -> lt.math.sigmoid(h);
-          case SOFTPLUS -> lt.math.softplus(h);
+          case SOFTPLUS -> TfActivations.softplus(lt, h); // not TensorFlow's thresholded kernel
         };
       } else if (layer instanceof LayerSpec.Flatten) {
         if (image) {

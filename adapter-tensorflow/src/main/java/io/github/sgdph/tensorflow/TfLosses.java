@@ -47,8 +47,8 @@ public final class TfLosses {
 
   /**
    * Sigmoid binary cross-entropy on logits over all elements, {@code mean softplus(z) − z y}
-   * ({@code torch.nn.BCEWithLogitsLoss}; TensorFlow's {@code Softplus} is the stable {@code
-   * max(z, 0) + log1p(e^{−|z|})}).
+   * ({@code torch.nn.BCEWithLogitsLoss}), with the exact {@link TfActivations#softplus} (not
+   * TensorFlow's thresholded {@code Softplus} kernel).
    *
    * @param tf the ops of the graph
    * @param logits {@code [n, k]}
@@ -58,7 +58,8 @@ public final class TfLosses {
    */
   public static <T extends TFloating> Operand<T> sigmoidBinaryCrossEntropy(
       Ops tf, Operand<T> logits, Operand<T> targets) {
-    return meanAll(tf, tf.math.sub(tf.math.softplus(logits), tf.math.mul(logits, targets)));
+    return meanAll(
+        tf, tf.math.sub(TfActivations.softplus(tf, logits), tf.math.mul(logits, targets)));
   }
 
   private static <T extends TFloating> Operand<T> meanAll(Ops tf, Operand<T> x) {

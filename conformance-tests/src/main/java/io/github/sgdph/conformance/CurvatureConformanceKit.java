@@ -599,6 +599,81 @@ public abstract class CurvatureConformanceKit {
   }
 
   /**
+   * Every activation, loss and train-mode batch norm of the spec at the inputs where frameworks
+   * take shortcuts ({@link EdgeValueProbes}): around and beyond softplus thresholds (PyTorch's 20,
+   * TensorFlow's 34.04 and 13.94), {@code log1p} territory, logistic saturation, {@code exp}
+   * overflow, the ReLU kink, and batch variances comparable to the batch-norm {@code ε}. The
+   * loss, gradient, Hessian-vector and Gauss-Newton-vector products must agree with the float64
+   * reference to {@link #EDGE_TOLERANCE_F64} relative in float64 — a few ulps: each probe is a
+   * two-parameter model, so nothing sums away an approximation — and to the float32 reference
+   * tolerance in float32, where results below {@link #EDGE_FLOOR_F32} (near float32's subnormal
+   * range) are compared absolutely.
+   */
+  @Nested
+  @DisplayName("edge values (framework thresholds, saturation, overflow)")
+  class EdgeValues {
+    @TestFactory
+    Stream<DynamicTest> required_edgeValuesAgreeWithTheReference() {
+      return EdgeValueProbes.all().stream()
+          .map(p -> DynamicTest.dynamicTest(p.label(), () -> checkEdge(p)));
+    }
+  }
+
+  /** The float64 tolerance of {@link EdgeValues}: a few units in the last place. */
+  public static final double EDGE_TOLERANCE_F64 = 1e-14;
+
+  /** Below this magnitude, float32 results of {@link EdgeValues} are compared absolutely. */
+  public static final double EDGE_FLOOR_F32 = 1e-30;
+
+  private void checkEdge(EdgeValueProbes p) {
+    boolean f64 = dtype() == DType.FLOAT64;
+    try (SpecModel m = backend().build(p.spec(), p.parameters(), dtype());
+        SpecModel ref = referenceBackend().build(p.spec(), p.parameters(), DType.FLOAT64)) {
+      double tol = f64 ? EDGE_TOLERANCE_F64 : Tolerances.of(m.capabilities()).reference();
+      double floor = f64 ? 0 : EDGE_FLOOR_F32;
+      Objective o = m.objective(p.batch());
+      Objective r = ref.objective(p.batch());
+      edge(p, "loss", new double[] {o.loss()}, new double[] {r.loss()}, tol, floor);
+      double[] vValues = new double[Math.toIntExact(m.layout().dimension())];
+      for (int i = 0; i < vValues.length; i++) {
+        vValues[i] = (i % 2 == 0 ? 1.0 : -0.5) / (1 + i);
+      }
+      try (Curvature cm = o.curvature();
+          Curvature cr = r.curvature();
+          ParameterVector vm = ParameterVector.fromArray(m.algebra(), m.layout(), vValues);
+          ParameterVector vr = ParameterVector.fromArray(ref.algebra(), ref.layout(), vValues);
+          ParameterVector gm = cm.gradient();
+          ParameterVector gr = cr.gradient();
+          ParameterVector hm = cm.hvp(vm);
+          ParameterVector hr = cr.hvp(vr);
+          ParameterVector ggm = cm.ggnvp(vm);
+          ParameterVector ggr = cr.ggnvp(vr)) {
+        edge(p, "gradient", gm.toDoubleArray(), gr.toDoubleArray(), tol, floor);
+        // the products of a saturated softmax are conditioned worse (EdgeValueProbes): 8 ε
+        // times the conditioning, with ε the unit roundoff of the dtype
+        double unit = f64 ? 0x1p-53 : 0x1p-24;
+        double curvatureTol = Math.max(tol, 8 * unit * p.conditioning());
+        edge(p, "hvp", hm.toDoubleArray(), hr.toDoubleArray(), curvatureTol, floor);
+        edge(p, "ggnvp", ggm.toDoubleArray(), ggr.toDoubleArray(), curvatureTol, floor);
+      }
+    }
+  }
+
+  private static void edge(
+      EdgeValueProbes p, String what, double[] a, double[] e, double tol, double floor) {
+    double num = 0;
+    double den = floor;
+    for (int i = 0; i < a.length; i++) {
+      num = Math.max(num, Math.abs(a[i] - e[i]));
+      den = Math.max(den, Math.abs(e[i]));
+    }
+    double err = a.length != e.length || Double.isNaN(num) ? Double.POSITIVE_INFINITY
+        : den == 0 ? num : num / den;
+    assertTrue(err <= tol, p.label() + ": " + what + " deviates " + err + " > " + tol
+        + " (actual " + Arrays.toString(a) + ", reference " + Arrays.toString(e) + ")");
+  }
+
+  /**
    * For subclasses that add tests: builds a subject of the backend under test.
    *
    * @param caseName the file name of a bundled case, e.g. {@code mlp-tanh-sgd.json}

@@ -26,19 +26,28 @@ import org.junit.jupiter.api.TestFactory;
  * adapter's conformance run.
  */
 class BundledCasesAreWellConditionedTest {
+  /**
+   * Perturbations per case and size. One was not enough: block-diagonal HF's choice between two
+   * CG iterates of equal loss flipped on another machine's rounding (a 3.6e-9 deviation) but not
+   * under the first perturbation tried here.
+   */
+  private static final int SEEDS = 16;
 
   @TestFactory
   Stream<DynamicTest> bundledCasesDoNotAmplifyRounding() {
     return BundledCases.names().stream()
         .map(n -> DynamicTest.dynamicTest(n, () -> {
           CaseFile c = BundledCases.load(n);
-          check(c, n, 1e-15, 1e-10);
-          check(c, n, 1e-7, 1e-5);
+          for (long seed = 1; seed <= SEEDS; seed++) {
+            check(c, n, seed, 1e-15, 1e-10);
+            check(c, n, seed, 1e-7, 1e-5);
+          }
         }));
   }
 
-  private static void check(CaseFile c, String name, double perturbation, double bound) {
-    SplittableRandom r = new SplittableRandom(1);
+  private static void check(
+      CaseFile c, String name, long seed, double perturbation, double bound) {
+    SplittableRandom r = new SplittableRandom(seed);
     List<NamedArray> p = new ArrayList<>();
     for (NamedArray e : c.parameters()) {
       double[] v = e.values();
@@ -55,7 +64,7 @@ class BundledCasesAreWellConditionedTest {
     Trajectory t = CaseReplay.replay(perturbed, SpecBackend.find("reference"), null);
     TrajectoryComparison cmp = TrajectoryComparison.compare(t, c.expected());
     assertTrue(cmp.within(bound),
-        name + ": a relative perturbation of " + perturbation + " moves the trajectory by "
+        name + ": a relative perturbation of " + perturbation + " (seed " + seed + ") moves the trajectory by "
             + cmp.worst() + " > " + bound);
   }
 }

@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  *       k = max(10, ⌈0.1 i⌉), stop when i &gt; k, φ_{i−k} &lt; 0 and (φ_i − φ_{i−k}) / φ_i &lt; cg_progress_tol·k
  *   CG backtracking (Martens 2010 §4.6): the candidates are the iterates at iterations
  *     ⌈5·1.3^j⌉ and the last (each block contributing its iterate at min(i, its last));
- *     from the last candidate backwards, move to the previous one while L(θ + δ) does not grow
+ *     from the last candidate backwards, move to the previous one while L(θ + δ) decreases by
+ *     more than 1e-12 relative (smaller differences are rounding: a tie keeps the later one)
  *   ρ = (L(θ+δ) − L(θ)) / q(δ),   q(δ) = gᵀδ + ½ Σ_b δ_bᵀ (G_b + λI) δ_b
  *   ρ &lt; 1/4 (or NaN) → λ = 3/2 λ;   ρ &gt; 3/4 → λ = 2/3 λ               (Levenberg-Marquardt)
  *   line search: α = lr; while L(θ + αδ) &gt; L(θ) + ls_c·α·gᵀδ: α = ls_decay·α, at most
@@ -477,9 +478,16 @@ public final class BlockDiagonalHessianFree implements Optimizer {
 
   private record Chosen(ParameterVector delta, double loss) {}
 
+  /** Relative loss decrease below which CG backtracking sees a tie (about 5000 ulps). */
+  static final double TIE = 1e-12;
+
   /**
    * Martens' CG backtracking over the combined candidates at iterations {@code ⌈5·1.3^j⌉} and
-   * the last: from the last backwards while the loss does not grow.
+   * the last: from the last backwards while the loss decreases (Martens 2010 §4.6: "terminating
+   * once the objective stops decreasing"). A decrease smaller than {@link #TIE} relative is a
+   * tie, and a tie keeps the later iterate: once a block's CG has nearly converged, consecutive
+   * candidates differ by ~1e-9 and their losses only by rounding, which each backend breaks its
+   * own way (that moved a bundled case by 3.6e-9 between machines).
    */
   private Chosen backtrack(Objective objective, List<ParameterLayout> parts,
       List<CgResult> results) {
@@ -501,7 +509,7 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     for (int j = cands.size() - 2; j >= 0; j--) {
       ParameterVector c = candidate(objective, parts, results, cands.get(j));
       double l = objective.lossAt(c, 1.0);
-      if (!(l <= bestLoss)) {
+      if (!(l < bestLoss - TIE * Math.abs(bestLoss))) {
         c.close();
         break;
       }
