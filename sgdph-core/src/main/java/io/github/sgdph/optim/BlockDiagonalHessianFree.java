@@ -141,8 +141,8 @@ import org.slf4j.LoggerFactory;
  * (2010); note that it costs two more loss evaluations on the curvature batch when that batch is
  * a proper subset.
  *
- * <p><b>Martens' preconditioner</b> ({@code preconditioner: martens}; Martens 2010 §4.7, eq. of
- * {@code M = [diag(Σ_i ∇f_i ⊙ ∇f_i) + λI]^α}, α = 3/4): the per-term gradients {@code g_i} are
+ * <p><b>Martens' preconditioner</b> ({@code preconditioner: martens}; Martens 2010 §4.7:
+ * {@code M = [diag(Σ_i ∇f_i ⊙ ∇f_i) + λI]^α} with α = 3/4): the per-term gradients {@code g_i} are
  * {@link Objective#perSampleGradients()} of the gradient batch (as in Martens' code, which
  * accumulates the squared per-case gradients with the gradient); because the loss and the
  * curvature here are means over the batch, the sum becomes the mean {@code (1/N) Σ_i}. It costs
