@@ -39,9 +39,11 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code sgdph analyze}: Hessian-based analysis of a case's model on all of its batches
  * (ALGORITHMS.md §4): top eigenvalues of the Hessian and the Gauss-Newton matrix (Lanczos),
- * the trace (Hutchinson, Hutch++), the alignment of the Hessian's top eigenspace with the
+ * the trace (Hutchinson, Hutch++, each with its standard error; exact from the basis vectors
+ * when there are no more parameters than samples), the alignment of the Hessian's top eigenspace with the
  * second moment of per-sample gradients, a scale-invariant sharpness, SGD-PH's premise check,
- * and a PNG plot of the spectral density (stochastic Lanczos quadrature).
+ * and a PNG plot of the spectral density (stochastic Lanczos quadrature; its first two moments
+ * with standard errors over the probe vectors).
  */
 @Command(
     name = "analyze",
@@ -84,7 +86,8 @@ final class AnalyzeCommand implements Callable<Integer> {
   int afterSteps;
 
   @Option(names = "--trace-samples", defaultValue = "100",
-      description = "Hutchinson samples; Hutch++ gets the same number of products"
+      description = "Hutchinson samples; Hutch++ gets the same number of products. At least"
+          + " as many as parameters: the trace is computed exactly from the basis vectors"
           + " (default: ${DEFAULT-VALUE}).")
   int traceSamples;
 
@@ -94,7 +97,8 @@ final class AnalyzeCommand implements Callable<Integer> {
   int densitySteps;
 
   @Option(names = "--density-runs", defaultValue = "4",
-      description = "Random start vectors of the density (default: ${DEFAULT-VALUE}).")
+      description = "Random start vectors of the density; the standard errors of its moments"
+          + " are over them (default: ${DEFAULT-VALUE}).")
   int densityRuns;
 
   @Option(names = "--plot", paramLabel = "PNG",
@@ -196,11 +200,20 @@ final class AnalyzeCommand implements Callable<Integer> {
         }
 
         TraceEstimate th = hutchinson.trace(data.hessian(), data.algebra(), rng(4));
-        TraceEstimate tpp = hutchPP.trace(data.hessian(), data.algebra(), rng(5));
-        products += th.products() + tpp.products();
-        o.printf(Locale.ROOT, "trace of H: Hutchinson %s ± %s (%d samples); Hutch++ %s (%d"
-            + " products)%n", num(th.estimate()), num(th.standardError()), th.samples(),
-            num(tpp.estimate()), tpp.products());
+        products += th.products();
+        if (th.exact()) {
+          // as many samples as parameters: Σ e_iᵀ H e_i, and Hutch++ would repeat it
+          o.printf(Locale.ROOT, "trace of H: %s exact (%d products with the basis vectors:"
+              + " --trace-samples %d >= %d parameters)%n", num(th.estimate()), th.products(),
+              traceSamples, dim);
+        } else {
+          TraceEstimate tpp = hutchPP.trace(data.hessian(), data.algebra(), rng(5));
+          products += tpp.products();
+          o.printf(Locale.ROOT, "trace of H: Hutchinson %s (%d samples); Hutch++ %s (%d"
+              + " products)%n", pm(th.estimate(), th.standardError()), th.samples(),
+              tpp.exact() ? num(tpp.estimate()) + " exact"
+                  : pm(tpp.estimate(), tpp.standardError()), tpp.products());
+        }
 
         if (hasTrainModeBatchNorm(c)) {
           o.println("note: train-mode batch norm — per-sample gradients use one-sample batch"
@@ -250,9 +263,13 @@ final class AnalyzeCommand implements Callable<Integer> {
         DensityPlot.write(d.grid(), d.density(), hTop,
             "Hessian spectral density — " + name + " (SLQ, " + d.runs() + " x " + d.steps()
                 + " steps)", "dashed: top-" + kk + " eigenvalues (Lanczos)", png);
-        o.printf(Locale.ROOT, "spectral density: %d run%s x %d Lanczos steps, mean %s"
-            + " (trace/n by Hutchinson: %s), plot written to %s%n", d.runs(),
-            d.runs() == 1 ? "" : "s", d.steps(), num(d.mean()), num(th.estimate() / dim), png);
+        o.printf(Locale.ROOT, "spectral density: %d run%s x %d Lanczos steps, mean %s, second"
+            + " moment %s (standard errors over the %d probe vector%s; trace/n by Hutchinson: %s),"
+            + " plot written to %s%n", d.runs(), d.runs() == 1 ? "" : "s", d.steps(),
+            pm(d.mean(), d.meanStandardError()), pm(d.moment(2), d.momentStandardError(2)),
+            d.runs(), d.runs() == 1 ? "" : "s",
+            th.exact() ? num(th.estimate() / dim) + " exact"
+                : pm(th.estimate() / dim, th.standardError() / dim), png);
 
         if (comparePower) {
           products += comparePower(o, data, kk);
@@ -348,6 +365,13 @@ final class AnalyzeCommand implements Callable<Integer> {
     long[] s = v.clone();
     Arrays.sort(s);
     return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  }
+
+  /**
+   * {@code value ± se}, or the value and "± n/a" when there is no standard error (one sample).
+   */
+  static String pm(double value, double se) {
+    return num(value) + (Double.isNaN(se) ? " ± n/a" : " ± " + num(se));
   }
 
   static String num(double v) {

@@ -106,7 +106,8 @@ final class ExampleCases {
         opt("bdhf", "partition", "layer", "lambda", 1.0, "cg_max_iter", 10.0,
             "curvature_batch_size", 6.0)));
     out.add(make("cnn-relu-maxpool-hf.json", cnnMaxpool, 114, 1, 8, 4,
-        opt("hf", "lambda", 1.0, "cg_max_iter", 8.0)));
+        // the whole batch as the curvature batch, set explicitly (the default is 1/10 of it)
+        opt("hf", "lambda", 1.0, "cg_max_iter", 8.0, "curvature_batch_fraction", 1.0)));
     return out;
   }
 

@@ -11,6 +11,8 @@ import io.github.sgdph.cases.CaseJson;
 import io.github.sgdph.linalg.LinearOperator;
 import io.github.sgdph.model.SpecBackend;
 import io.github.sgdph.model.SpecModel;
+import io.github.sgdph.optim.Optimizer;
+import io.github.sgdph.optim.Optimizers;
 import io.github.sgdph.param.ParameterVector;
 import io.github.sgdph.tensor.DType;
 import java.awt.image.BufferedImage;
@@ -88,6 +90,25 @@ class AnalyzeCommandTest {
         .matcher(out);
     assertTrue(m.find(), out);
     assertEquals(trace, Double.parseDouble(m.group(1)), 4 * Double.parseDouble(m.group(2)));
+    // Hutch++ carries its standard error too
+    m = Pattern.compile("Hutch\\+\\+ (\\S+) ± (\\S+) \\(100 products\\)").matcher(out);
+    assertTrue(m.find(), out);
+    assertTrue(Double.parseDouble(m.group(2)) > 0, out);
+    assertEquals(trace, Double.parseDouble(m.group(1)), 4 * Double.parseDouble(m.group(2)));
+    // the density's first two moments with standard errors over its 4 probe vectors: the mean
+    // estimates tr(H)/n, the second moment tr(H²)/n
+    m = Pattern.compile("mean (\\S+) ± (\\S+), second moment (\\S+) ± (\\S+) \\(standard"
+        + " errors over the 4 probe vectors").matcher(out);
+    assertTrue(m.find(), out);
+    double frobH = 0;
+    for (double[] row : h) {
+      for (double x : row) {
+        frobH += x * x;
+      }
+    }
+    assertTrue(Double.parseDouble(m.group(2)) > 0 && Double.parseDouble(m.group(4)) > 0, out);
+    assertEquals(trace / n, Double.parseDouble(m.group(1)), 4 * Double.parseDouble(m.group(2)));
+    assertEquals(frobH / n, Double.parseDouble(m.group(3)), 4 * Double.parseDouble(m.group(4)));
     // alignment with M: an overlap in [0, 1] and 5 principal angles in [0°, 90°]
     m = Pattern.compile("overlap ‖U_Hᵀ U_M‖_F²/k = (\\S+), principal angles \\(deg\\) "
         + "((?:\\S+ ){4}\\S+), λ1\\(H\\)/λ1\\(M\\) = (\\S+)").matcher(out);
@@ -141,6 +162,30 @@ class AnalyzeCommandTest {
     assertTrue(r.out().matches("(?s).*  0\\.bias +3 +0\\.000000 +0\\.000000 +0\\.000000.*"),
         r.out());
     assertNotNull(ImageIO.read(png.toFile()));
+    // 15 parameters, 100 trace samples: the trace is exact; one density run has no error bar
+    double trace;
+    CaseFile c = BundledCases.load("linear-mse-probe.json");
+    try (SpecModel model =
+            SpecBackend.find("reference").build(c.model(), c.parameters(), DType.FLOAT64)) {
+      Optimizer sgd = Optimizers.create(c.optimizer());
+      for (int t = 0; t < 2; t++) {
+        sgd.step(model.objective(c.batchForStep(t)));
+      }
+      try (DatasetCurvature data = DatasetCurvature.of(model, c.batches())) {
+        double[][] h = dense(data.hessian(), data);
+        trace = 0;
+        for (int i = 0; i < h.length; i++) {
+          trace += h[i][i];
+        }
+      }
+    }
+    Matcher m = Pattern.compile("trace of H: (\\S+) exact \\(15 products with the basis vectors:"
+        + " --trace-samples 100 >= 15 parameters\\)").matcher(r.out());
+    assertTrue(m.find(), r.out());
+    assertEquals(trace, Double.parseDouble(m.group(1)), 1e-5 * Math.abs(trace));
+    assertTrue(r.out().contains("second moment "), r.out());
+    assertTrue(r.out().matches("(?s).*mean \\S+ ± n/a, second moment \\S+ ± n/a \\(standard"
+        + " errors over the 1 probe vector; trace/n by Hutchinson: \\S+ exact\\).*"), r.out());
   }
 
   @Test

@@ -74,10 +74,18 @@ class ReferenceAnalysisTest {
           assertRelative(g.largest(3)[i], p.value(i), 1e-2, "power " + i);
         }
       }
-      // Hutchinson's trace: within 4 standard errors of the exact one
-      TraceEstimate t = Hutchinson.builder().samples(400).build()
+      // Hutchinson's trace with fewer samples than parameters: within 4 standard errors of the
+      // exact one
+      TraceEstimate t = Hutchinson.builder().samples(100).build()
           .trace(data.hessian(), data.algebra(), new SplittableRandom(7));
+      assertTrue(!t.exact() && t.standardError() > 0, t.toString());
       assertEquals(ref.trace(), t.estimate(), 4 * t.standardError());
+      // with at least as many samples as parameters (114): exact, from the basis vectors
+      TraceEstimate exact = Hutchinson.builder().samples(400).build()
+          .trace(data.hessian(), data.algebra(), new SplittableRandom(7));
+      assertTrue(exact.exact(), exact.toString());
+      assertEquals(114, exact.products());
+      assertRelative(ref.trace(), exact.estimate(), 1e-12, "exact trace");
       // the density integrates to 1 and its mean is trace / n (within 4 standard errors)
       SpectralDensity d = StochasticLanczosQuadrature.builder().steps(40).runs(30).build()
           .density(data.hessian(), data.algebra(), new SplittableRandom(8));

@@ -26,6 +26,16 @@ import org.slf4j.LoggerFactory;
  * error falls like {@code 1/m} instead of Hutchinson's {@code 1/√m}. The orthonormalisation is
  * Gram-Schmidt twice on the backend; sketch columns that are numerically dependent are dropped
  * (then fewer than {@code s} products go to {@code tr(QᵀAQ)}).
+ *
+ * <p><b>Standard error.</b> Given the sketch {@code Q}, {@code tr(QᵀAQ)} is exact and the
+ * Hutchinson part is an unbiased mean of {@code l} independent samples; the reported standard
+ * error is their sample standard deviation over {@code √l}, the standard error conditional on
+ * the sketch (NaN when {@code l < 2}).
+ *
+ * <p><b>Exact trace.</b> With a budget of at least the dimension {@code n} of the operator (a
+ * small model, or a small parameter block), {@link #trace} computes {@code Σ_i e_iᵀ A e_i}
+ * exactly from {@code n} products with the basis vectors instead ({@link TraceEstimate#exact()},
+ * standard error 0).
  */
 public final class HutchPlusPlus {
   private static final Logger LOG = LoggerFactory.getLogger(HutchPlusPlus.class);
@@ -72,13 +82,20 @@ public final class HutchPlusPlus {
    * @param algebra the backend of the random vectors; that of {@code op}'s vectors
    * @param random the source of the sketch and sample vectors
    * @return the estimate; its standard error is that of the Hutchinson part on the deflated
-   *     operator
-   * @throws ArithmeticException if a sketch product or the estimate is NaN or infinite
+   *     operator (conditional on the sketch); or, when the budget is at least the dimension, the
+   *     exact trace ({@link TraceEstimate#exact()}, standard error 0)
+   * @throws ArithmeticException if a sketch product, a diagonal entry or the estimate is NaN or
+   *     infinite
    */
   public TraceEstimate trace(LinearOperator op, TensorAlgebra algebra, RandomGenerator random) {
     Objects.requireNonNull(op, "operator");
     Objects.requireNonNull(algebra, "algebra");
     Objects.requireNonNull(random, "random");
+    if (products >= op.dimension()) {
+      TraceEstimate t = ExactTrace.of(op, algebra, listener, "hutch++", products);
+      LOG.debug("hutch++: exact trace {} from {} basis vectors", t.estimate(), t.products());
+      return t;
+    }
     int s = (int) Math.min(products / 3, op.dimension());
     int l = products - 2 * s;
     long used = 0;

@@ -22,6 +22,14 @@ import org.slf4j.LoggerFactory;
  * is {@code 2(‖A‖_F² − Σ A_ii²)/s}, so its error shrinks like {@code 1/√s}. One product per
  * sample.
  *
+ * <p><b>Exact trace.</b> With at least as many samples as the operator has rows (a small model,
+ * or a small parameter block), {@link #trace} does not sample: it computes
+ * {@code Σ_i e_iᵀ A e_i} exactly from {@code n} products with the basis vectors and says so
+ * ({@link TraceEstimate#exact()}, standard error 0).
+ *
+ * <p><b>Standard error.</b> The trace's standard error is the sample standard deviation of the
+ * {@code zᵀAz} over {@code √m}, an estimate of {@code √(2(‖A‖_F² − Σ A_ii²)/m)}.
+ *
  * <p>Defaults: {@code samples = 100} (PyHessian's {@code maxIter}) and no early stop. With
  * {@code relativeTolerance > 0} the trace stops once, after at least 10 samples, the standard
  * error of the mean is below {@code relativeTolerance·|estimate|} (a statistically meaningful
@@ -69,18 +77,26 @@ public final class Hutchinson {
   }
 
   /**
-   * Hutchinson's estimate of {@code tr(A)}.
+   * Hutchinson's estimate of {@code tr(A)}, or the exact trace when {@code samples} is at least
+   * the dimension of {@code op}.
    *
    * @param op the operator {@code A}
    * @param algebra the backend of the random vectors; that of {@code op}'s vectors
-   * @param random the source of the Rademacher vectors
-   * @return the mean of {@code zᵀAz} over the samples drawn, with its standard error
-   * @throws ArithmeticException if a sample {@code zᵀAz} is NaN or infinite
+   * @param random the source of the Rademacher vectors (not used for the exact trace)
+   * @return the mean of {@code zᵀAz} over the samples drawn, with its standard error; or the
+   *     exact trace ({@link TraceEstimate#exact()}, standard error 0, one product per row)
+   * @throws ArithmeticException if a sample {@code zᵀAz} (or a diagonal entry) is NaN or
+   *     infinite
    */
   public TraceEstimate trace(LinearOperator op, TensorAlgebra algebra, RandomGenerator random) {
     Objects.requireNonNull(op, "operator");
     Objects.requireNonNull(algebra, "algebra");
     Objects.requireNonNull(random, "random");
+    if (samples >= op.dimension()) {
+      TraceEstimate t = ExactTrace.of(op, algebra, listener, "hutchinson", samples);
+      LOG.debug("hutchinson: exact trace {} from {} basis vectors", t.estimate(), t.products());
+      return t;
+    }
     double mean = 0;
     double m2 = 0;
     int n = 0;

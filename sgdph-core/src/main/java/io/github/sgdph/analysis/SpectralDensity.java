@@ -85,6 +85,76 @@ public record SpectralDensity(
   }
 
   /**
+   * The standard error of {@link #mean()}: the standard deviation of the runs' terms
+   * {@code vᵀAv} over {@code √runs}.
+   *
+   * @return {@code momentStandardError(1)}; NaN with a single run
+   */
+  public double meanStandardError() {
+    return momentStandardError(1);
+  }
+
+  /**
+   * The {@code p}-th moment of the quadrature measure,
+   * {@code (1/runs) Σ_r Σ_j τ_{rj} θ_{rj}^p}: an unbiased estimate of {@code tr(A^p)/d} as long
+   * as the quadrature is exact for degree {@code p} ({@code p < 2·steps}, or an exhausted Krylov
+   * space), since each run's term is then {@code vᵀA^p v} for its unit Rademacher start vector.
+   *
+   * @param p the order, {@code >= 0} (0 gives 1)
+   * @return the moment averaged over the runs
+   * @throws IllegalArgumentException if {@code p < 0}
+   */
+  public double moment(int p) {
+    double[] m = runMoments(p);
+    double s = 0;
+    for (double x : m) {
+      s += x;
+    }
+    return s / m.length;
+  }
+
+  /**
+   * The standard error of {@link #moment(int)} over the probe vectors: the sample standard
+   * deviation of the runs' terms {@code Σ_j τ_{rj} θ_{rj}^p} over {@code √runs}.
+   *
+   * @param p the order, {@code >= 0}
+   * @return the standard error; NaN with a single run
+   * @throws IllegalArgumentException if {@code p < 0}
+   */
+  public double momentStandardError(int p) {
+    double[] m = runMoments(p);
+    int r = m.length;
+    if (r < 2) {
+      return Double.NaN;
+    }
+    double mean = 0;
+    for (double x : m) {
+      mean += x;
+    }
+    mean /= r;
+    double ss = 0;
+    for (double x : m) {
+      ss += (x - mean) * (x - mean);
+    }
+    return Math.sqrt(ss / (r - 1) / r);
+  }
+
+  private double[] runMoments(int p) {
+    if (p < 0) {
+      throw new IllegalArgumentException("p: must be >= 0 but was " + p);
+    }
+    double[] out = new double[nodes.length];
+    for (int r = 0; r < nodes.length; r++) {
+      double s = 0;
+      for (int j = 0; j < nodes[r].length; j++) {
+        s += weights[r][j] * Math.pow(nodes[r][j], p);
+      }
+      out[r] = s;
+    }
+    return out;
+  }
+
+  /**
    * The smallest and largest quadrature node over all runs.
    *
    * @return a new array {@code {θ_min, θ_max}}

@@ -29,6 +29,10 @@ import org.slf4j.LoggerFactory;
  * {@code E[vᵀAv] = tr(A)/d}. A run whose Krylov space is exhausted early stops there (the
  * quadrature is then exact).
  *
+ * <p>The runs are independent, so every moment of the density ({@link SpectralDensity#moment})
+ * carries a standard error over the probe vectors ({@link SpectralDensity#momentStandardError});
+ * with {@code runs = 1} it is NaN: use several runs for an error bar.
+ *
  * <p>Defaults: {@code steps = 90}, {@code runs = 1} (PyHessian: {@code iter=100, n_v=1}),
  * {@code gridPoints = 1000}, {@code broadening = 0.01}.
  */

@@ -30,7 +30,9 @@ import org.slf4j.LoggerFactory;
  * independently:
  *
  * <pre>
- *   gradient mini-batch → L(θ), g;   curvature mini-batch (may be a subset) → G
+ *   gradient mini-batch → L(θ), g;   curvature mini-batch (a subset) → G
+ *   optional preconditioner (Martens 2010 §4.7): D = ((1/N) Σ_i g_i ∘ g_i + λ)^0.75 from the
+ *     per-term gradients g_i of the gradient batch; CG applies P = D⁻¹
  *   for each block b:
  *     G_b v_b = (G [v_b; 0])_b                       (a restricted GGN-vector product)
  *     solve (G_b + λI) δ_b = −g_b by CG from x0 = cg_decay · (previous final δ_b),
@@ -40,50 +42,113 @@ import org.slf4j.LoggerFactory;
  *     ⌈5·1.3^j⌉ and the last (each block contributing its iterate at min(i, its last));
  *     from the last candidate backwards, move to the previous one while L(θ + δ) decreases by
  *     more than 1e-12 relative (smaller differences are rounding: a tie keeps the later one)
- *   ρ = (L(θ+δ) − L(θ)) / q(δ),   q(δ) = gᵀδ + ½ Σ_b δ_bᵀ (G_b + λI) δ_b
+ *   reduction ratio ρ (reduction_ratio):
+ *     damped  (default): ρ = (L(θ+δ) − L(θ)) / (gᵀδ + ½ Σ_b δ_bᵀ (G_b + λI) δ_b),  L on the
+ *             gradient batch
+ *     martens:           ρ = (L_c(θ+δ) − L_c(θ)) / (gᵀδ + ½ Σ_b δ_bᵀ G_b δ_b),  L_c the loss on
+ *             the curvature batch, the model undamped (Martens 2010 §4.1 and his code)
  *   ρ &lt; 1/4 (or NaN) → λ = 3/2 λ;   ρ &gt; 3/4 → λ = 2/3 λ               (Levenberg-Marquardt)
  *   line search: α = lr; while L(θ + αδ) &gt; L(θ) + ls_c·α·gᵀδ: α = ls_decay·α, at most
  *     ls_max_iter times; if it still fails, α = 0 (no step, as Martens' code)
  *   θ = θ + α δ
  * </pre>
  *
- * Loss values (reduction ratio, backtracking, line search) are on the gradient mini-batch. The
+ * Loss values of the backtracking and the line search are on the gradient mini-batch. The
  * warm start of the next step is the <em>final</em> CG iterate of each block, not the
  * backtracked one (as in Martens' code). Blocks are solved one after another (tensors and
  * curvature objects are not thread-safe); each block's CG works on that block's vectors only.
+ * As in Martens' code, λ is added to the curvature of the <em>mean</em> loss (his code adds it
+ * to the curvature divided by the number of cases), so λ does not depend on the batch size.
  *
- * <p><b>Curvature mini-batch</b>: {@link #step(Objective, Objective)} takes it explicitly (it
- * should be a subset of the gradient batch, e.g. {@link Objective#subBatch}); with
- * {@link #step(Objective)} it is the first {@code curvature_batch_size} samples of the batch
- * (all of them by default).
+ * <p><b>Curvature mini-batch</b>. A curvature mini-batch that is a subset of the gradient
+ * mini-batch is the defining choice of Zhang et al. (§3: the gradient on the large batch, the
+ * Gauss-Newton products on a smaller one), as of Martens (2010, §4.3) before them.
+ * {@link #step(Objective, Objective)} takes it explicitly (it should be a subset of the gradient
+ * batch, e.g. {@link Objective#subBatch}); {@link #step(Objective)} uses the <b>first</b>
+ * {@code k} samples of the batch, with {@code k = curvature_batch_size} when that is &gt; 0 (capped
+ * at the batch size), else {@code k = max(1, round(curvature_batch_fraction · N))} for a batch of
+ * {@code N} samples. The subset is deterministic (no random draw, so a restored state replays
+ * bit for bit); shuffle the data between batches if the leading samples of a batch are not a
+ * fair sample of it. The default fraction is <b>1/10</b>. Source, stated honestly: Zhang et al.
+ * make the curvature batch a fraction of the gradient batch and compare several curvature batch
+ * sizes, but the exact fraction of their experiments could not be checked for this library, so
+ * 1/10 is taken from the stochastic Hessian-free of Kiros (2013, arXiv:1301.3641), whose
+ * released code defaults to a gradient batch of 1000 and a curvature batch of 100. Fraction 1
+ * (or {@code curvature_batch_size} ≥ N) is the whole batch. With train-mode batch norm, the
+ * curvature of a sub-batch uses the sub-batch's own statistics (a sub-batch of one sample
+ * normalises every feature to zero).
  *
- * <p><b>Hyper-parameters</b> (case-file names; defaults of Martens' HF where the paper gives
- * none):
+ * <p><b>Hyper-parameters</b> (case-file names), each default with its source. "Martens 2010" is
+ * the paper and the code released with it; "the PyTorch port" is fmeirinhos/pytorch-hessianfree
+ * ({@code HessianFree(lr=1, damping=0.5, delta_decay=0.95, cg_max_iter=100)} with a hard-coded
+ * progress tolerance 1e-4), whose numbers earlier versions of this class called "Martens'".
+ * Martens 2010 himself used λ₀ = 45, at most 250 CG iterations, the progress stop with
+ * ε = 5·10⁻⁴ and the diagonal preconditioner below; set them explicitly to reproduce him.
  *
  * <table>
  *   <caption>Block-diagonal HF hyper-parameters</caption>
- *   <tr><th>name</th><th>default</th><th>meaning</th></tr>
- *   <tr><td>{@code lr}</td><td>1</td><td>initial line-search step α, &gt; 0</td></tr>
- *   <tr><td>{@code lambda}</td><td>0.5</td><td>initial damping λ, &gt;= 0</td></tr>
- *   <tr><td>{@code partition}</td><td>layer (bdhf), single (hf)</td><td>{@code layer}:
+ *   <tr><th>name</th><th>default</th><th>source of the default</th><th>meaning</th></tr>
+ *   <tr><td>{@code lr}</td><td>1</td><td>Martens 2010 (line search starts at rate 1); the
+ *       port</td><td>initial line-search step α, &gt; 0</td></tr>
+ *   <tr><td>{@code lambda}</td><td>0.5</td><td>the PyTorch port (Martens 2010: 45)</td><td>initial
+ *       damping λ, &gt;= 0</td></tr>
+ *   <tr><td>{@code partition}</td><td>layer (bdhf), single (hf)</td><td>Zhang et al. (one block
+ *       per layer); Martens 2010 (one block)</td><td>{@code layer}:
  *       tensors sharing the name prefix before the last '.' ({@code 0.weight} with
  *       {@code 0.bias}); {@code tensor}: one block per tensor; {@code single}: one block (full
  *       HF)</td></tr>
- *   <tr><td>{@code cg_max_iter}</td><td>100</td><td>CG iterations per block, &gt;= 1</td></tr>
- *   <tr><td>{@code cg_min_iter}</td><td>1</td><td>iterations before a stop test, &gt;= 0</td></tr>
- *   <tr><td>{@code cg_decay}</td><td>0.95</td><td>warm-start factor in [0, 1]</td></tr>
- *   <tr><td>{@code cg_progress_tol}</td><td>1e-4</td><td>eps of Martens' stop; 0 disables</td></tr>
- *   <tr><td>{@code cg_tol}</td><td>0</td><td>relative residual tolerance; 0 disables</td></tr>
- *   <tr><td>{@code cg_backtracking}</td><td>true</td><td>Martens' CG backtracking</td></tr>
- *   <tr><td>{@code adapt_lambda}</td><td>true</td><td>Levenberg-Marquardt adaptation</td></tr>
- *   <tr><td>{@code lambda_min}</td><td>0</td><td>lower bound of adapted λ, &gt;= 0</td></tr>
- *   <tr><td>{@code line_search}</td><td>true</td><td>backtracking line search on α</td></tr>
- *   <tr><td>{@code ls_decay}</td><td>0.8</td><td>α reduction factor in (0, 1)</td></tr>
- *   <tr><td>{@code ls_c}</td><td>0.01</td><td>Armijo constant in [0, 1)</td></tr>
- *   <tr><td>{@code ls_max_iter}</td><td>60</td><td>reductions, &gt;= 1</td></tr>
- *   <tr><td>{@code curvature_batch_size}</td><td>0 (all)</td><td>the first k samples give the
- *       curvature in {@code step(objective)}, &gt;= 0</td></tr>
+ *   <tr><td>{@code cg_max_iter}</td><td>100</td><td>the PyTorch port (Martens 2010:
+ *       250)</td><td>CG iterations per block, &gt;= 1</td></tr>
+ *   <tr><td>{@code cg_min_iter}</td><td>1</td><td>this library</td><td>iterations before a stop
+ *       test, &gt;= 0</td></tr>
+ *   <tr><td>{@code cg_decay}</td><td>0.95</td><td>Martens 2010 §4.5 (his code's {@code decay});
+ *       the port</td><td>warm-start factor in [0, 1]</td></tr>
+ *   <tr><td>{@code cg_progress_tol}</td><td>1e-4</td><td>the PyTorch port (Martens 2010 §4.4:
+ *       5e-4)</td><td>ε of Martens' stop; 0 disables</td></tr>
+ *   <tr><td>{@code cg_tol}</td><td>0</td><td>this library</td><td>relative residual tolerance; 0
+ *       disables</td></tr>
+ *   <tr><td>{@code cg_backtracking}</td><td>true</td><td>Martens 2010 §4.6</td><td>Martens' CG
+ *       backtracking</td></tr>
+ *   <tr><td>{@code preconditioner}</td><td>none</td><td>this library (unchanged default; Martens
+ *       2010 §4.7: {@code martens})</td><td>{@code none}, or {@code martens}: CG preconditioned by
+ *       {@code D = ((1/N) Σ_i g_i ∘ g_i + λ)^0.75}</td></tr>
+ *   <tr><td>{@code adapt_lambda}</td><td>true</td><td>Martens 2010 §4.1 (3/2 and 2/3 at ρ = 1/4
+ *       and 3/4)</td><td>Levenberg-Marquardt adaptation</td></tr>
+ *   <tr><td>{@code reduction_ratio}</td><td>damped</td><td>the PyTorch port (Martens 2010:
+ *       {@code martens})</td><td>the form of ρ above</td></tr>
+ *   <tr><td>{@code lambda_min}</td><td>0</td><td>this library</td><td>lower bound of adapted λ,
+ *       &gt;= 0</td></tr>
+ *   <tr><td>{@code line_search}</td><td>true</td><td>Martens 2010 (his code); the
+ *       port</td><td>backtracking line search on α</td></tr>
+ *   <tr><td>{@code ls_decay}</td><td>0.8</td><td>Martens 2010 (his code); the port</td><td>α
+ *       reduction factor in (0, 1)</td></tr>
+ *   <tr><td>{@code ls_c}</td><td>0.01</td><td>Martens 2010 (his code); the port</td><td>Armijo
+ *       constant in [0, 1)</td></tr>
+ *   <tr><td>{@code ls_max_iter}</td><td>60</td><td>Martens 2010 (his code); the
+ *       port</td><td>reductions, &gt;= 1</td></tr>
+ *   <tr><td>{@code curvature_batch_fraction}</td><td>0.1</td><td>Kiros 2013 (see above; Zhang et
+ *       al. use a fraction, value not verified here)</td><td>curvature batch as a fraction of the
+ *       gradient batch in (0, 1]; 1 for the whole batch</td></tr>
+ *   <tr><td>{@code curvature_batch_size}</td><td>0 (use the fraction)</td><td>this
+ *       library</td><td>an explicit curvature batch size, &gt;= 0; wins over the fraction when
+ *       &gt; 0</td></tr>
  * </table>
+ *
+ * <p><b>Why ρ is damped by default</b>: it is the form this class has always used (the bundled
+ * conformance cases' expected trajectories depend on it) and that of the PyTorch port; it
+ * compares the decrease of the gradient-batch loss, the one the line search tests, with the
+ * decrease predicted by the damped model CG actually minimised. Martens' undamped form on the
+ * curvature batch ({@code reduction_ratio: martens}) is the one to use to reproduce Martens
+ * (2010); note that it costs two more loss evaluations on the curvature batch when that batch is
+ * a proper subset.
+ *
+ * <p><b>Martens' preconditioner</b> ({@code preconditioner: martens}; Martens 2010 §4.7:
+ * {@code M = [diag(Σ_i ∇f_i ⊙ ∇f_i) + λI]^α} with α = 3/4): the per-term gradients {@code g_i} are
+ * {@link Objective#perSampleGradients()} of the gradient batch (as in Martens' code, which
+ * accumulates the squared per-case gradients with the gradient); because the loss and the
+ * curvature here are means over the batch, the sum becomes the mean {@code (1/N) Σ_i}. It costs
+ * one per-term gradient pass per step. CG then runs with {@code P = D⁻¹} restricted to each
+ * block.
  *
  * <p><b>State</b>: scalars {@code t} and {@code lambda}; buffer {@code cg_warm_start} (the final
  * CG iterates of the last step, undecayed, over every tensor).
@@ -98,6 +163,13 @@ public final class BlockDiagonalHessianFree implements Optimizer {
   public static final String NAME = "bdhf";
   /** The name of the one-block case: classic Hessian-free. */
   public static final String FULL_NAME = "hf";
+
+  /**
+   * The default curvature mini-batch as a fraction of the gradient mini-batch: 1/10, the ratio of
+   * Kiros' stochastic Hessian-free code (gradient batch 1000, curvature batch 100); see the class
+   * comment for what could and could not be checked of Zhang et al.'s setting.
+   */
+  public static final double DEFAULT_CURVATURE_BATCH_FRACTION = 0.1;
 
   private static final Logger LOG = LoggerFactory.getLogger(BlockDiagonalHessianFree.class);
 
@@ -183,6 +255,83 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     }
   }
 
+  /** The preconditioner of each block's conjugate gradient. */
+  public enum Preconditioner {
+    /** No preconditioner (the default). */
+    NONE,
+    /**
+     * Martens (2010, §4.7): {@code D = ((1/N) Σ_i g_i ∘ g_i + λ)^0.75} from the per-term
+     * gradients of the gradient batch; CG applies {@code D⁻¹}.
+     */
+    MARTENS;
+
+    /**
+     * The case-file name: {@code none} or {@code martens}.
+     *
+     * @return the constant's name in lower case
+     */
+    public String jsonName() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * Parses a case file's {@code preconditioner}.
+     *
+     * @param s {@code none} or {@code martens} (case-sensitive)
+     * @return the preconditioner of that name
+     * @throws IllegalArgumentException naming {@code preconditioner} for another value
+     */
+    public static Preconditioner parse(String s) {
+      for (Preconditioner p : values()) {
+        if (p.jsonName().equals(s)) {
+          return p;
+        }
+      }
+      throw new IllegalArgumentException(
+          "preconditioner: expected 'none' or 'martens' but was '" + s + "'");
+    }
+  }
+
+  /** The form of the reduction ratio ρ of the Levenberg-Marquardt rule. */
+  public enum ReductionRatio {
+    /**
+     * {@code ρ = (L(θ+δ) − L(θ)) / (gᵀδ + ½ Σ_b δ_bᵀ(G_b + λI)δ_b)}: the damped model CG
+     * minimised, losses on the gradient batch (the PyTorch port's form; the default).
+     */
+    DAMPED,
+    /**
+     * {@code ρ = (L_c(θ+δ) − L_c(θ)) / (gᵀδ + ½ Σ_b δ_bᵀ G_b δ_b)}: the undamped model, losses
+     * on the curvature batch (Martens 2010 §4.1 and his code).
+     */
+    MARTENS;
+
+    /**
+     * The case-file name: {@code damped} or {@code martens}.
+     *
+     * @return the constant's name in lower case
+     */
+    public String jsonName() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * Parses a case file's {@code reduction_ratio}.
+     *
+     * @param s {@code damped} or {@code martens} (case-sensitive)
+     * @return the form of that name
+     * @throws IllegalArgumentException naming {@code reduction_ratio} for another value
+     */
+    public static ReductionRatio parse(String s) {
+      for (ReductionRatio r : values()) {
+        if (r.jsonName().equals(s)) {
+          return r;
+        }
+      }
+      throw new IllegalArgumentException(
+          "reduction_ratio: expected 'damped' or 'martens' but was '" + s + "'");
+    }
+  }
+
   private final double lr;
   private final double lambda0;
   private final Partition partition;
@@ -199,12 +348,16 @@ public final class BlockDiagonalHessianFree implements Optimizer {
   private final double lsC;
   private final int lsMaxIter;
   private final int curvatureBatchSize;
+  private final double curvatureBatchFraction;
+  private final Preconditioner preconditioner;
+  private final ReductionRatio reductionRatio;
   private final StepListener listener;
   private final ConjugateGradient solver;
 
   private final BufferSlot warm = new BufferSlot("cg_warm_start");
   private long t;
   private double lambda;
+  private double lastRatio = Double.NaN;
   private ParameterLayout planLayout;
   private List<ParameterLayout> blocks;
 
@@ -225,6 +378,9 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     this.lsC = b.lsC;
     this.lsMaxIter = b.lsMaxIter;
     this.curvatureBatchSize = b.curvatureBatchSize;
+    this.curvatureBatchFraction = b.curvatureBatchFraction;
+    this.preconditioner = b.preconditioner;
+    this.reductionRatio = b.reductionRatio;
     this.listener = b.listener;
     this.lambda = b.lambda;
     this.solver =
@@ -284,6 +440,16 @@ public final class BlockDiagonalHessianFree implements Optimizer {
   }
 
   /**
+   * The reduction ratio ρ of the last step, in the form set by {@code reduction_ratio} (a
+   * diagnostic, not part of the saved state).
+   *
+   * @return ρ of the last completed step; NaN before the first step of this instance
+   */
+  public double lastReductionRatio() {
+    return lastRatio;
+  }
+
+  /**
    * The blocks of this optimizer's partition for {@code layout}, as sub-layouts.
    *
    * @param layout a root parameter layout, e.g. {@link Objective#layout()}
@@ -294,14 +460,35 @@ public final class BlockDiagonalHessianFree implements Optimizer {
   }
 
   /**
-   * One step with the curvature on the first {@code curvature_batch_size} samples of the batch
-   * (all of them when 0 or not smaller than the batch).
+   * The size of the curvature mini-batch {@link #step(Objective)} uses for a batch of {@code n}
+   * samples: {@code min(curvature_batch_size, n)} when that is set (&gt; 0), else
+   * {@code max(1, round(curvature_batch_fraction · n))}.
+   *
+   * @param n the number of samples of the gradient batch, at least 1
+   * @return the number of leading samples that give the curvature, in {@code [1, n]}
+   * @throws IllegalArgumentException if {@code n < 1}
+   */
+  public int curvatureBatchSize(int n) {
+    if (n < 1) {
+      throw new IllegalArgumentException("n: must be >= 1 but was " + n);
+    }
+    if (curvatureBatchSize > 0) {
+      return Math.min(curvatureBatchSize, n);
+    }
+    long k = Math.round(curvatureBatchFraction * n);
+    return (int) Math.max(1, Math.min(n, k));
+  }
+
+  /**
+   * One step with the curvature on the first {@link #curvatureBatchSize(int)} samples of the
+   * batch (the whole batch when that is all of them).
    */
   @Override
   public StepReport step(Objective objective) {
     int n = objective.batchSize();
-    if (curvatureBatchSize > 0 && curvatureBatchSize < n) {
-      int[] idx = new int[curvatureBatchSize];
+    int k = curvatureBatchSize(n);
+    if (k < n) {
+      int[] idx = new int[k];
       for (int i = 0; i < idx.length; i++) {
         idx[i] = i;
       }
@@ -312,8 +499,8 @@ public final class BlockDiagonalHessianFree implements Optimizer {
 
   /**
    * One step with the gradient on {@code gradientBatch} and the Gauss-Newton products on
-   * {@code curvatureBatch} (used as given; {@code curvature_batch_size} applies only to
-   * {@link #step(Objective)}).
+   * {@code curvatureBatch} (used as given; {@code curvature_batch_size} and
+   * {@code curvature_batch_fraction} apply only to {@link #step(Objective)}).
    */
   @Override
   public StepReport step(Objective gradientBatch, Objective curvatureBatch) {
@@ -349,10 +536,16 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     ParameterVector delta = null;
     double lossAtDelta;
     double quadratic;
+    double ratio;
     double curvature;
     int cgIterations = 0;
     String stopReason = null;
+    ParameterVector precondDiagonal = null;
     try {
+      if (preconditioner == Preconditioner.MARTENS) {
+        precondDiagonal = martensDiagonal(objective, lambdaStep);
+        NonFiniteException.check(precondDiagonal, "preconditioner (per-term gradients)");
+      }
       Curvature gc = objective.curvature();
       Curvature cc = null;
       try {
@@ -366,8 +559,11 @@ public final class BlockDiagonalHessianFree implements Optimizer {
           LinearOperator a = new GaussNewtonOperator(cc, part).plusIdentity(lambdaStep);
           try (ParameterVector b = blockCopy(g, part).scale(-1);
               ParameterVector x0 =
-                  prev == null || cgDecay == 0 ? null : blockCopy(prev, part).scale(cgDecay)) {
-            CgResult r = solver.solve(a, b, x0, null);
+                  prev == null || cgDecay == 0 ? null : blockCopy(prev, part).scale(cgDecay);
+              ParameterVector dPart =
+                  precondDiagonal == null ? null : blockCopy(precondDiagonal, part)) {
+            LinearOperator p = dPart == null ? null : inverseDiagonal(part, dPart);
+            CgResult r = solver.solve(a, b, x0, p);
             results.add(r);
             cgIterations += r.iterations();
             stopReason = r.stopReason().label();
@@ -402,8 +598,18 @@ public final class BlockDiagonalHessianFree implements Optimizer {
           }
         }
         double dd = delta.dot(delta);
-        quadratic = gd + 0.5 * (dGd + lambdaStep * dd);
         curvature = dd == 0 ? Double.NaN : dGd / dd;
+        if (reductionRatio == ReductionRatio.MARTENS) {
+          // Martens: the undamped model; the loss change on the curvature batch.
+          quadratic = gd + 0.5 * dGd;
+          double change = curvatureBatch == null
+              ? lossAtDelta - loss0
+              : curvatureBatch.lossAt(delta, 1.0) - cc.loss();
+          ratio = change / quadratic;
+        } else {
+          quadratic = gd + 0.5 * (dGd + lambdaStep * dd);
+          ratio = (lossAtDelta - loss0) / quadratic;
+        }
         if (!Double.isFinite(quadratic)) {
           throw new NonFiniteException("quadratic model: is " + quadratic);
         }
@@ -415,7 +621,6 @@ public final class BlockDiagonalHessianFree implements Optimizer {
       }
 
       // Levenberg-Marquardt.
-      double ratio = (lossAtDelta - loss0) / quadratic;
       double lambdaNext = lambda;
       if (adaptLambda) {
         if (!(ratio >= 0.25)) {
@@ -449,6 +654,7 @@ public final class BlockDiagonalHessianFree implements Optimizer {
       warm.set(finals);
       finals = null;
       lambda = lambdaNext;
+      lastRatio = ratio;
       t++;
       StepReport r =
           new StepReport(t, loss0, alpha, lambdaStep, cgIterations, stopReason, curvature);
@@ -473,7 +679,58 @@ public final class BlockDiagonalHessianFree implements Optimizer {
       if (delta != null) {
         delta.close();
       }
+      if (precondDiagonal != null) {
+        precondDiagonal.close();
+      }
     }
+  }
+
+  /**
+   * Martens' preconditioner diagonal {@code D = ((1/N) Σ_i g_i ∘ g_i + λ)^0.75} (Martens 2010,
+   * §4.7, with the sum over cases normalised like the mean loss) from the per-term gradients of
+   * {@code objective}'s batch.
+   *
+   * @param objective the gradient batch
+   * @param lambda the damping λ of the step
+   * @return a new vector over the objective's layout; the caller closes it
+   */
+  static ParameterVector martensDiagonal(Objective objective, double lambda) {
+    List<ParameterVector> terms = objective.perSampleGradients();
+    ParameterVector sum = null;
+    try {
+      sum = ParameterVector.zeros(objective.algebra(), objective.layout());
+      for (ParameterVector gi : terms) {
+        sum.axpy(1.0, gi.mul(gi));
+      }
+      sum.scale(1.0 / terms.size()).addScalar(lambda);
+      // x^0.75 = x^(1/2) · x^(1/4) on the backend
+      try (ParameterVector quarter = sum.sqrt().copy().sqrt()) {
+        sum.mul(quarter);
+      }
+      ParameterVector out = sum;
+      sum = null;
+      return out;
+    } finally {
+      terms.forEach(ParameterVector::close);
+      if (sum != null) {
+        sum.close();
+      }
+    }
+  }
+
+  /** {@code v ↦ v / d} over {@code part}: the inverse of the diagonal preconditioner. */
+  private static LinearOperator inverseDiagonal(ParameterLayout part, ParameterVector d) {
+    return new LinearOperator() {
+      @Override
+      public ParameterLayout domain() {
+        return part;
+      }
+
+      @Override
+      public ParameterVector apply(ParameterVector v) {
+        return v.copy().div(d);
+      }
+    };
   }
 
   private record Chosen(ParameterVector delta, double loss) {}
@@ -596,6 +853,9 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     private double lsC = 0.01;
     private int lsMaxIter = 60;
     private int curvatureBatchSize = 0;
+    private double curvatureBatchFraction = DEFAULT_CURVATURE_BATCH_FRACTION;
+    private Preconditioner preconditioner = Preconditioner.NONE;
+    private ReductionRatio reductionRatio = ReductionRatio.DAMPED;
     private StepListener listener;
 
     private Builder(Partition p) {
@@ -603,7 +863,8 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     }
 
     /**
-     * Initial line-search step α, finite and &gt; 0 (default 1).
+     * Initial line-search step α, finite and &gt; 0 (default 1: Martens 2010's code starts its
+     * line search at rate 1, as does the PyTorch port).
      *
      * @param v the step size α the line search starts from (and the step size without line search)
      * @return this builder
@@ -616,7 +877,8 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     }
 
     /**
-     * Initial damping λ, finite and &gt;= 0 (default 0.5).
+     * Initial damping λ, finite and &gt;= 0 (default 0.5, the PyTorch port's {@code damping};
+     * Martens 2010 used 45 on the same per-case normalised curvature).
      *
      * @param v the damping λ of the first step
      * @return this builder
@@ -639,7 +901,8 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     }
 
     /**
-     * CG iterations per block, &gt;= 1 (default 100).
+     * CG iterations per block, &gt;= 1 (default 100, the PyTorch port's {@code cg_max_iter};
+     * Martens 2010 allowed 250).
      *
      * @param v the cap on each block's CG iterations
      * @return this builder
@@ -651,7 +914,7 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     }
 
     /**
-     * CG iterations before a stopping test applies, &gt;= 0 (default 1).
+     * CG iterations before a stopping test applies, &gt;= 0 (default 1, this library's).
      *
      * @param v the number of CG iterations before a stopping test applies
      * @return this builder
@@ -663,7 +926,8 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     }
 
     /**
-     * Warm-start factor of the previous CG solution in [0, 1] (default 0.95; 0: cold).
+     * Warm-start factor of the previous CG solution in [0, 1] (default 0.95: Martens 2010 §4.5,
+     * his code's {@code decay}, and the PyTorch port's {@code delta_decay}; 0: cold).
      *
      * @param v the factor of the previous step's final CG iterate in the warm start
      * @return this builder
@@ -675,7 +939,8 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     }
 
     /**
-     * eps of Martens' progress stop, &gt;= 0 (default 1e-4; 0 disables).
+     * ε of Martens' progress stop, &gt;= 0 (default 1e-4, hard-coded in the PyTorch port;
+     * Martens 2010 §4.4 used 5e-4; 0 disables).
      *
      * @param v the {@code eps} of Martens' progress test
      * @return this builder
@@ -687,7 +952,8 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     }
 
     /**
-     * Relative residual tolerance of each block's CG, &gt;= 0 (default 0: disabled).
+     * Relative residual tolerance of each block's CG, &gt;= 0 (default 0: disabled, this
+     * library's).
      *
      * @param v the tolerance on {@code ‖r‖ / ‖b‖} of each block
      * @return this builder
@@ -699,7 +965,7 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     }
 
     /**
-     * Martens' CG backtracking on the loss (default true).
+     * Martens' CG backtracking on the loss (default true: Martens 2010 §4.6).
      *
      * @param v whether to choose among the saved CG iterates by the loss
      * @return this builder
@@ -710,7 +976,8 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     }
 
     /**
-     * Levenberg-Marquardt adaptation of λ (default true).
+     * Levenberg-Marquardt adaptation of λ (default true: Martens 2010 §4.1, λ × 3/2 when
+     * ρ &lt; 1/4 and × 2/3 when ρ &gt; 3/4).
      *
      * @param v whether to adapt λ by the reduction ratio after each step
      * @return this builder
@@ -721,7 +988,7 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     }
 
     /**
-     * Lower bound of the adapted λ, finite and &gt;= 0 (default 0).
+     * Lower bound of the adapted λ, finite and &gt;= 0 (default 0, this library's).
      *
      * @param v the smallest λ the adaptation reaches
      * @return this builder
@@ -733,7 +1000,7 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     }
 
     /**
-     * Backtracking line search on α (default true).
+     * Backtracking line search on α (default true: Martens 2010's code and the PyTorch port).
      *
      * @param v whether to backtrack the step size until the Armijo condition holds
      * @return this builder
@@ -744,7 +1011,7 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     }
 
     /**
-     * α reduction factor in (0, 1) (default 0.8).
+     * α reduction factor in (0, 1) (default 0.8: Martens 2010's code and the PyTorch port).
      *
      * @param v the factor applied to α at each reduction
      * @return this builder
@@ -759,7 +1026,7 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     }
 
     /**
-     * Armijo constant in [0, 1) (default 0.01).
+     * Armijo constant in [0, 1) (default 0.01: Martens 2010's code and the PyTorch port).
      *
      * @param v the Armijo constant
      * @return this builder
@@ -771,7 +1038,7 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     }
 
     /**
-     * Maximum α reductions, &gt;= 1 (default 60).
+     * Maximum α reductions, &gt;= 1 (default 60: Martens 2010's code and the PyTorch port).
      *
      * @param v the most reductions of α per step
      * @return this builder
@@ -783,15 +1050,69 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     }
 
     /**
-     * The curvature mini-batch of {@link BlockDiagonalHessianFree#step(Objective)}: the first
-     * {@code k} samples; 0 (default) for the whole batch.
+     * An explicit curvature mini-batch of {@link BlockDiagonalHessianFree#step(Objective)}: the
+     * first {@code k} samples (capped at the batch size); 0 (the default, this library's) to use
+     * {@link #curvatureBatchFraction(double) curvature_batch_fraction} instead.
      *
-     * @param k the number of leading samples of the batch used for curvature, or 0 for all
+     * @param k the number of leading samples of the batch used for curvature, or 0 for the
+     *     fraction
      * @return this builder
      * @throws IllegalArgumentException naming the parameter if {@code k < 0}
      */
     public Builder curvatureBatchSize(int k) {
       this.curvatureBatchSize = Check.atLeast(k, 0, "curvature_batch_size");
+      return this;
+    }
+
+    /**
+     * The curvature mini-batch of {@link BlockDiagonalHessianFree#step(Objective)} as a fraction
+     * of the gradient batch, in (0, 1]: the first {@code max(1, round(f · N))} samples of a
+     * batch of {@code N}; 1 for the whole batch. Default 0.1
+     * ({@link BlockDiagonalHessianFree#DEFAULT_CURVATURE_BATCH_FRACTION}: the 1000/100 ratio of
+     * Kiros' 2013 stochastic HF code; Zhang et al. use a fraction whose value could not be
+     * checked here). An explicit {@link #curvatureBatchSize(int)} &gt; 0 wins.
+     *
+     * @param f the fraction of the gradient batch's samples used for curvature
+     * @return this builder
+     * @throws IllegalArgumentException naming {@code curvature_batch_fraction} unless
+     *     {@code 0 < f <= 1}
+     */
+    public Builder curvatureBatchFraction(double f) {
+      if (!(f > 0 && f <= 1)) {
+        throw new IllegalArgumentException(
+            "curvature_batch_fraction: must be in (0, 1] but was " + f);
+      }
+      this.curvatureBatchFraction = f;
+      return this;
+    }
+
+    /**
+     * The preconditioner of each block's CG (default {@code NONE}, this library's; Martens 2010
+     * §4.7 used {@code MARTENS}: {@code ((1/N) Σ_i g_i ∘ g_i + λ)^0.75} from the per-term
+     * gradients {@link Objective#perSampleGradients()} of the gradient batch, at the cost of
+     * those gradients each step).
+     *
+     * @param p the preconditioner; not null
+     * @return this builder
+     * @throws NullPointerException if {@code p} is null
+     */
+    public Builder preconditioner(Preconditioner p) {
+      this.preconditioner = Objects.requireNonNull(p, "preconditioner");
+      return this;
+    }
+
+    /**
+     * The form of the reduction ratio ρ of the Levenberg-Marquardt rule (default
+     * {@code DAMPED}, the PyTorch port's and this library's form: the damped block-diagonal
+     * model, losses on the gradient batch; {@code MARTENS}: the undamped model and the loss
+     * change on the curvature batch, as Martens 2010 §4.1 and his code).
+     *
+     * @param r the form of ρ; not null
+     * @return this builder
+     * @throws NullPointerException if {@code r} is null
+     */
+    public Builder reductionRatio(ReductionRatio r) {
+      this.reductionRatio = Objects.requireNonNull(r, "reduction_ratio");
       return this;
     }
 

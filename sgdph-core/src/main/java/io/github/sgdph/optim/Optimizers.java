@@ -193,7 +193,8 @@ public final class Optimizers {
     Set<String> known = new java.util.HashSet<>(
         Set.of("lr", "lambda", "cg_max_iter", "cg_min_iter", "cg_decay", "cg_progress_tol",
             "cg_tol", "cg_backtracking", "adapt_lambda", "lambda_min", "line_search", "ls_decay",
-            "ls_c", "ls_max_iter", "curvature_batch_size"));
+            "ls_c", "ls_max_iter", "curvature_batch_size", "curvature_batch_fraction",
+            "preconditioner", "reduction_ratio"));
     if (!full) {
       known.add("partition");
     }
@@ -224,6 +225,18 @@ public final class Optimizers {
     OptimizerSpec.labelled(
         "curvature_batch_size",
         () -> b.curvatureBatchSize(s.getInt("curvature_batch_size", 0)));
+    OptimizerSpec.labelled(
+        "curvature_batch_fraction",
+        () -> b.curvatureBatchFraction(s.getDouble("curvature_batch_fraction",
+            BlockDiagonalHessianFree.DEFAULT_CURVATURE_BATCH_FRACTION)));
+    OptimizerSpec.labelled(
+        "preconditioner",
+        () -> b.preconditioner(
+            BlockDiagonalHessianFree.Preconditioner.parse(s.getString("preconditioner", "none"))));
+    OptimizerSpec.labelled(
+        "reduction_ratio",
+        () -> b.reductionRatio(BlockDiagonalHessianFree.ReductionRatio.parse(
+            s.getString("reduction_ratio", "damped"))));
     BlockDiagonalHessianFree[] out = new BlockDiagonalHessianFree[1];
     OptimizerSpec.labelled("cg_min_iter", () -> out[0] = b.build());
     return out[0];

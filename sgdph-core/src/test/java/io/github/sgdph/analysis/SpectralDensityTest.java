@@ -100,6 +100,46 @@ class SpectralDensityTest {
   }
 
   @Test
+  void theMomentsCarryTheirStandardErrorOverTheProbeVectors() {
+    // 16 copies of the 60 x 60 matrix (960 rows), 10 Lanczos steps: the quadrature is exact for
+    // degrees < 20, so run r's first moment is v_rᵀAv_r and its second v_rᵀA²v_r for a unit
+    // Rademacher v_r. Var(zᵀAz) = 2 (‖A‖_F² − Σ A_ii²) for z = √d·v, so the standard error of the
+    // mean over 100 runs is √(Var / d² / 100); the reported one is within 25 % (its own relative
+    // spread is about 7 %)
+    double[][] a = TraceEstimatorsTest.matrix();
+    int copies = 16;
+    TraceEstimatorsTest.Tiled op = new TraceEstimatorsTest.Tiled(a, copies);
+    double d = copies * a.length;
+    int runs = 100;
+    SpectralDensity sd = StochasticLanczosQuadrature.builder().steps(10).runs(runs).build()
+        .density(op, ArrayAlgebra.INSTANCE, new SplittableRandom(9));
+    double closedForm =
+        Math.sqrt(copies * TraceEstimatorsTest.hutchinsonVariance(a) / (d * d) / runs);
+    assertEquals(sd.mean(), sd.moment(1), 1e-12);
+    assertEquals(1.0, sd.moment(0), 1e-12);
+    assertEquals(closedForm, sd.meanStandardError(), 0.25 * closedForm);
+    assertEquals(sd.meanStandardError(), sd.momentStandardError(1));
+    double traceOverD = copies * TraceEstimatorsTest.trace(a) / d;
+    assertEquals(traceOverD, sd.moment(1), 4 * sd.momentStandardError(1));
+    // the second moment estimates tr(A²)/d = ‖A‖_F²/d
+    double frob = 0;
+    for (double[] row : a) {
+      for (double x : row) {
+        frob += x * x;
+      }
+    }
+    double m2 = sd.moment(2);
+    double se2 = sd.momentStandardError(2);
+    assertTrue(se2 > 0 && se2 < 0.2 * m2, "se " + se2 + " of " + m2);
+    assertEquals(copies * frob / d, m2, 4 * se2);
+    // a single run has no error bar
+    SpectralDensity one = StochasticLanczosQuadrature.builder().steps(10).runs(1).build()
+        .density(op, ArrayAlgebra.INSTANCE, new SplittableRandom(9));
+    assertTrue(Double.isNaN(one.meanStandardError()));
+    assertMessage("p:", () -> one.moment(-1));
+  }
+
+  @Test
   void badOptionsNameTheParameter() {
     assertMessage("steps:", () -> StochasticLanczosQuadrature.builder().steps(0));
     assertMessage("runs:", () -> StochasticLanczosQuadrature.builder().runs(0));

@@ -63,7 +63,7 @@ class BlockDiagonalHessianFreeTest {
             BlockDiagonalHessianFree.builder())) { // one dense layer: one block
       LinearLeastSquaresObjective obj =
           LinearLeastSquaresObjective.random(40, 3, 2, new SplittableRandom(1));
-      StepReport r = b.lambda(1e-12).build().step(obj);
+      StepReport r = b.lambda(1e-12).curvatureBatchFraction(1).build().step(obj);
       double err = Dense.relativeError(obj.theta(), obj.minimiser(40));
       assertTrue(err < 1e-9, "relative error " + err + " " + r);
       assertEquals(1.0, r.stepSize());
@@ -114,7 +114,8 @@ class BlockDiagonalHessianFreeTest {
     // An exact quadratic model and damping: the true reduction exceeds the damped model's.
     LinearLeastSquaresObjective exact =
         LinearLeastSquaresObjective.random(30, 3, 2, new SplittableRandom(4));
-    BlockDiagonalHessianFree hf = BlockDiagonalHessianFree.builder().lambda(1).build();
+    BlockDiagonalHessianFree hf =
+        BlockDiagonalHessianFree.builder().lambda(1).curvatureBatchFraction(1).build();
     StepReport r = hf.step(exact);
     assertEquals(1.0, r.damping());
     assertEquals(2.0 / 3.0, hf.damping());
@@ -205,7 +206,7 @@ class BlockDiagonalHessianFreeTest {
     assertArrayEquals(viaSize, obj.theta());
     // And a curvature batch of all samples is different.
     obj.setTheta(theta);
-    settings.build().step(obj);
+    settings.curvatureBatchFraction(1).build().step(obj);
     assertNotEquals(viaSize[0], obj.theta()[0]);
   }
 
@@ -301,6 +302,22 @@ class BlockDiagonalHessianFreeTest {
     SgdPhTest.assertMessage("ls_max_iter:", () -> BlockDiagonalHessianFree.builder().lsMaxIter(0));
     SgdPhTest.assertMessage("curvature_batch_size:",
         () -> BlockDiagonalHessianFree.builder().curvatureBatchSize(-1));
+    SgdPhTest.assertMessage("curvature_batch_fraction:",
+        () -> BlockDiagonalHessianFree.builder().curvatureBatchFraction(0));
+    SgdPhTest.assertMessage("curvature_batch_fraction:",
+        () -> BlockDiagonalHessianFree.builder().curvatureBatchFraction(1.5));
+    SgdPhTest.assertMessage("curvature_batch_fraction:",
+        () -> BlockDiagonalHessianFree.builder().curvatureBatchFraction(Double.NaN));
+    SgdPhTest.assertMessage("preconditioner:",
+        () -> BlockDiagonalHessianFree.Preconditioner.parse("jacobi"));
+    SgdPhTest.assertMessage("reduction_ratio:",
+        () -> BlockDiagonalHessianFree.ReductionRatio.parse("undamped"));
+    SgdPhTest.assertMessage("optimizer.curvature_batch_fraction:",
+        () -> Optimizers.create(new OptimizerSpec("hf", Map.of("curvature_batch_fraction", 0))));
+    SgdPhTest.assertMessage("optimizer.preconditioner:",
+        () -> Optimizers.create(new OptimizerSpec("bdhf", Map.of("preconditioner", "diag"))));
+    SgdPhTest.assertMessage("optimizer.reduction_ratio:",
+        () -> Optimizers.create(new OptimizerSpec("hf", Map.of("reduction_ratio", 1))));
     SgdPhTest.assertMessage("partition:", () -> Partition.parse("blocks"));
     SgdPhTest.assertMessage("optimizer.partition:",
         () -> Optimizers.create(new OptimizerSpec("bdhf", Map.of("partition", "blocks"))));
@@ -308,5 +325,206 @@ class BlockDiagonalHessianFreeTest {
         () -> Optimizers.create(new OptimizerSpec("hf", Map.of("partition", "layer"))));
     SgdPhTest.assertMessage("optimizer.cg_max_iter:",
         () -> Optimizers.create(new OptimizerSpec("bdhf", Map.of("cg_max_iter", 2.5))));
+  }
+
+  @Test
+  void theDefaultCurvatureBatchIsTheFirstTenthOfTheGradientBatch() {
+    BlockDiagonalHessianFree d = BlockDiagonalHessianFree.builder().build();
+    assertEquals(4, d.curvatureBatchSize(40));
+    assertEquals(1, d.curvatureBatchSize(8)); // round(0.8)
+    assertEquals(3, d.curvatureBatchSize(25)); // round(2.5), half up
+    assertEquals(1, d.curvatureBatchSize(1));
+    assertEquals(100, d.curvatureBatchSize(1000)); // Kiros' 1000 / 100
+    assertEquals(30, BlockDiagonalHessianFree.builder().curvatureBatchFraction(1).build()
+        .curvatureBatchSize(30));
+    assertEquals(10, BlockDiagonalHessianFree.builder().curvatureBatchFraction(1)
+        .curvatureBatchSize(10).build().curvatureBatchSize(40)); // the explicit size wins
+    assertEquals(7, BlockDiagonalHessianFree.builder().curvatureBatchSize(10).build()
+        .curvatureBatchSize(7));
+    assertEquals(20, ((BlockDiagonalHessianFree) Optimizers.create(
+        new OptimizerSpec("hf", Map.of("curvature_batch_fraction", 0.5)))).curvatureBatchSize(40));
+    assertEquals(4, ((BlockDiagonalHessianFree) Optimizers.create(OptimizerSpec.of("bdhf")))
+        .curvatureBatchSize(40));
+    // The default step is the explicit two-batch step on the first 4 samples, bit for bit.
+    LinearLeastSquaresObjective obj =
+        LinearLeastSquaresObjective.random(40, 3, 2, new SplittableRandom(21));
+    double[] theta = obj.theta();
+    BlockDiagonalHessianFree.fullHessianFree().build().step(obj);
+    double[] viaDefault = obj.theta();
+    obj.setTheta(theta);
+    BlockDiagonalHessianFree.fullHessianFree().build().step(obj, obj.subBatch(0, 1, 2, 3));
+    assertArrayEquals(viaDefault, obj.theta());
+    obj.setTheta(theta);
+    BlockDiagonalHessianFree.fullHessianFree().build().step(obj, obj.subBatch(0, 1, 2, 4));
+    assertNotEquals(viaDefault[0], obj.theta()[0]);
+  }
+
+  /**
+   * Martens' diagonal by hand: the per-term gradient of {@code l_s = (1/k) Σ_o (W x_s + b − y_s)_o²}
+   * is {@code (2/k) e_so x_s} for row {@code o} of W and {@code (2/k) e_so} for {@code b_o}; then
+   * {@code D = ((1/N) Σ_s g_s ∘ g_s + λ)^0.75}.
+   */
+  static double[] handMartensDiagonal(double[][] x, double[][] y, double[] theta, double lambda) {
+    int n = x.length;
+    int d = x[0].length;
+    int k = y[0].length;
+    double[] sumSq = new double[theta.length];
+    for (int s = 0; s < n; s++) {
+      double[] g = new double[theta.length];
+      for (int o = 0; o < k; o++) {
+        double f = theta[k * d + o];
+        for (int i = 0; i < d; i++) {
+          f += theta[o * d + i] * x[s][i];
+        }
+        double e = 2.0 / k * (f - y[s][o]);
+        for (int i = 0; i < d; i++) {
+          g[o * d + i] = e * x[s][i];
+        }
+        g[k * d + o] = e;
+      }
+      for (int j = 0; j < g.length; j++) {
+        sumSq[j] += g[j] * g[j];
+      }
+    }
+    double[] out = new double[theta.length];
+    for (int j = 0; j < out.length; j++) {
+      out[j] = Math.pow(sumSq[j] / n + lambda, 0.75);
+    }
+    return out;
+  }
+
+  @Test
+  void martensPreconditionerIsTheHandComputedDiagonal() {
+    SplittableRandom rnd = new SplittableRandom(31);
+    double[][] x = new double[5][3];
+    double[][] y = new double[5][2];
+    for (int s = 0; s < 5; s++) {
+      for (int i = 0; i < 3; i++) {
+        x[s][i] = rnd.nextDouble(-2, 2);
+      }
+      for (int o = 0; o < 2; o++) {
+        y[s][o] = rnd.nextDouble(-1, 1);
+      }
+    }
+    double[] theta = new double[8];
+    for (int i = 0; i < theta.length; i++) {
+      theta[i] = rnd.nextDouble(-1, 1);
+    }
+    LinearLeastSquaresObjective obj = new LinearLeastSquaresObjective(x, y, theta);
+    double lambda = 0.3;
+    double[] expected = handMartensDiagonal(x, y, theta, lambda);
+    try (var d = BlockDiagonalHessianFree.martensDiagonal(obj, lambda)) {
+      assertArrayEquals(expected, obj.toFull(d), 1e-14);
+    }
+    // The entries differ from one another, so the preconditioner is not a multiple of I.
+    assertTrue(Math.abs(expected[0] - expected[6]) > 0.05, java.util.Arrays.toString(expected));
+
+    // One preconditioned CG iteration from 0 on (G + λI) δ = −g with P = D⁻¹:
+    // δ = α P r₀, r₀ = −g, α = r₀ᵀPr₀ / (Pr₀)ᵀ(G + λI)(Pr₀).
+    double[][] a = obj.ggnMatrix(5);
+    for (int i = 0; i < a.length; i++) {
+      a[i][i] += lambda;
+    }
+    double[] g = obj.gradient(theta);
+    double[] pr = new double[g.length];
+    double rpr = 0;
+    for (int i = 0; i < g.length; i++) {
+      pr[i] = -g[i] / expected[i];
+      rpr += g[i] * g[i] / expected[i];
+    }
+    double alpha = rpr / Dense.dot(pr, Dense.matVec(a, pr));
+    for (Partition p : List.of(Partition.SINGLE, Partition.LAYER)) { // one layer: one block
+      obj.setTheta(theta);
+      BlockDiagonalHessianFree.builder().partition(p).lambda(lambda)
+          .preconditioner(BlockDiagonalHessianFree.Preconditioner.MARTENS)
+          .curvatureBatchFraction(1).cgMaxIter(1).cgBacktracking(false).lineSearch(false)
+          .build().step(obj);
+      double[] after = obj.theta();
+      for (int i = 0; i < theta.length; i++) {
+        assertEquals(theta[i] + alpha * pr[i], after[i], 1e-13, p + " entry " + i);
+      }
+    }
+    // Without the preconditioner the same iteration goes elsewhere.
+    obj.setTheta(theta);
+    BlockDiagonalHessianFree.fullHessianFree().lambda(lambda).curvatureBatchFraction(1)
+        .cgMaxIter(1).cgBacktracking(false).lineSearch(false).build().step(obj);
+    assertTrue(Math.abs(obj.theta()[0] - (theta[0] + alpha * pr[0])) > 1e-6);
+    // The factory spells it "martens".
+    obj.setTheta(theta);
+    Optimizers.create(new OptimizerSpec("hf", Map.of("lambda", lambda, "preconditioner",
+        "martens", "curvature_batch_fraction", 1, "cg_max_iter", 1, "cg_backtracking", false,
+        "line_search", false))).step(obj);
+    assertEquals(theta[3] + alpha * pr[3], obj.theta()[3], 1e-13);
+  }
+
+  @Test
+  void theReductionRatioIsDampedByDefaultOrMartensUndampedOnTheCurvatureBatch() {
+    LinearLeastSquaresObjective obj =
+        LinearLeastSquaresObjective.random(20, 3, 2, new SplittableRandom(41));
+    double[] theta = obj.theta();
+    double lambda = 0.5;
+    int m = 5;
+    // δ = −(G_c + λI)⁻¹ g exactly: G_c on the first 5 samples, g on all 20.
+    double[][] gc = obj.ggnMatrix(m);
+    double[][] damped = new double[gc.length][];
+    for (int i = 0; i < gc.length; i++) {
+      damped[i] = gc[i].clone();
+      damped[i][i] += lambda;
+    }
+    double[] g = obj.gradient(theta);
+    double[] minusG = new double[g.length];
+    for (int i = 0; i < g.length; i++) {
+      minusG[i] = -g[i];
+    }
+    double[] delta = Dense.solve(damped, minusG);
+    double[] moved = new double[theta.length];
+    for (int i = 0; i < moved.length; i++) {
+      moved[i] = theta[i] + delta[i];
+    }
+    double gd = Dense.dot(g, delta);
+    double dGd = Dense.dot(delta, Dense.matVec(gc, delta));
+    double dd = Dense.dot(delta, delta);
+    LinearLeastSquaresObjective first =
+        (LinearLeastSquaresObjective) obj.subBatch(IntStream.range(0, m).toArray());
+    double rhoDamped = (obj.loss(moved) - obj.loss(theta)) / (gd + 0.5 * (dGd + lambda * dd));
+    double rhoMartens = (first.loss(moved) - first.loss(theta)) / (gd + 0.5 * dGd);
+    assertTrue(Math.abs(rhoDamped - rhoMartens) > 0.05, rhoDamped + " vs " + rhoMartens);
+
+    BlockDiagonalHessianFree.Builder settings = BlockDiagonalHessianFree.fullHessianFree()
+        .lambda(lambda).curvatureBatchSize(m).cgProgressTol(0).cgTol(1e-14)
+        .cgBacktracking(false).lineSearch(false);
+    BlockDiagonalHessianFree byDefault = settings.build();
+    byDefault.step(obj);
+    assertArrayEquals(moved, obj.theta(), 1e-11);
+    assertEquals(rhoDamped, byDefault.lastReductionRatio(), 1e-9 * Math.abs(rhoDamped));
+    obj.setTheta(theta);
+    BlockDiagonalHessianFree martens =
+        settings.reductionRatio(BlockDiagonalHessianFree.ReductionRatio.MARTENS).build();
+    martens.step(obj);
+    assertEquals(rhoMartens, martens.lastReductionRatio(), 1e-9 * Math.abs(rhoMartens));
+
+    // On an exactly quadratic loss with its exact curvature (whole batch), Martens' undamped ρ
+    // is 1 whatever λ, the damped one is q_undamped / q_damped > 1.
+    obj.setTheta(theta);
+    BlockDiagonalHessianFree whole = BlockDiagonalHessianFree.fullHessianFree().lambda(lambda)
+        .curvatureBatchFraction(1).cgProgressTol(0).cgTol(1e-14).cgBacktracking(false)
+        .lineSearch(false).reductionRatio(BlockDiagonalHessianFree.ReductionRatio.MARTENS)
+        .build();
+    whole.step(obj);
+    assertEquals(1.0, whole.lastReductionRatio(), 1e-10);
+    obj.setTheta(theta);
+    BlockDiagonalHessianFree wholeDamped = BlockDiagonalHessianFree.fullHessianFree()
+        .lambda(lambda).curvatureBatchFraction(1).cgProgressTol(0).cgTol(1e-14)
+        .cgBacktracking(false).lineSearch(false).build();
+    wholeDamped.step(obj);
+    assertTrue(wholeDamped.lastReductionRatio() > 1.05, "" + wholeDamped.lastReductionRatio());
+    // The factory spells it "martens".
+    obj.setTheta(theta);
+    BlockDiagonalHessianFree viaSpec = (BlockDiagonalHessianFree) Optimizers.create(
+        new OptimizerSpec("hf", Map.of("lambda", lambda, "curvature_batch_size", m,
+            "cg_progress_tol", 0, "cg_tol", 1e-14, "cg_backtracking", false, "line_search", false,
+            "reduction_ratio", "martens")));
+    viaSpec.step(obj);
+    assertEquals(rhoMartens, viaSpec.lastReductionRatio(), 1e-9 * Math.abs(rhoMartens));
   }
 }

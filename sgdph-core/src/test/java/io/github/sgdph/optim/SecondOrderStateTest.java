@@ -40,7 +40,12 @@ class SecondOrderStateTest {
             new OptimizerSpec("bdhf", Map.of("cg_max_iter", 20))),
         Arguments.of("hf with a curvature sub-batch", (Supplier<DenseObjective>) () ->
                 LinearLeastSquaresObjective.random(30, 3, 2, new SplittableRandom(15)),
-            new OptimizerSpec("hf", Map.of("curvature_batch_size", 10, "lambda", 0.1))));
+            new OptimizerSpec("hf", Map.of("curvature_batch_size", 10, "lambda", 0.1))),
+        Arguments.of("bdhf at the default curvature fraction, Martens' preconditioner and rho",
+            (Supplier<DenseObjective>) () ->
+                LinearLeastSquaresObjective.random(30, 3, 2, new SplittableRandom(16)),
+            new OptimizerSpec("bdhf", Map.of("lambda", 0.1, "preconditioner", "martens",
+                "reduction_ratio", "martens"))));
   }
 
   @ParameterizedTest(name = "{0}")
