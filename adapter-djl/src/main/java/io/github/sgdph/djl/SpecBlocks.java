@@ -26,7 +26,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Builds a DJL {@link SequentialBlock} of DJL's own layers from the neutral spec (CASES.md), and
+ * Builds a DJL {@link SequentialBlock} from the neutral spec (CASES.md) — DJL's own layers, but
+ * sgdph's exact softplus ({@link ExactActivations}) and batch norm ({@link ExactBatchNorm}) — and
  * maps every spec entry ({@code "<layer>.weight"}, {@code ".bias"}, {@code ".running_mean"},
  * {@code ".running_var"}) to the DJL {@link Parameter} holding it. PyTorch's conventions are
  * DJL's: {@code Linear} weight {@code [out, in]}, {@code Conv2d} weight {@code [out, in, kh,

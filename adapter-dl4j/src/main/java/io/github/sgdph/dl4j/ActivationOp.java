@@ -78,9 +78,7 @@ final class ActivationOp extends Op {
       }
       default -> throw new IllegalStateException(kind.name());
     }
-    N node = new N(kind, y, d1);
-    node.d2 = d2;
-    return node;
+    return new N(kind, y, d1, d2);
   }
 
   private static final class N extends Node {
@@ -88,13 +86,17 @@ final class ActivationOp extends Op {
     INDArray y;
     /** σ'(x), null for the identity. */
     INDArray d1;
-    /** σ''(x), computed on first use; stays null where it is zero (relu, identity). */
+    /**
+     * σ''(x): softplus's from the forward pass (it needs {@code x}, not only the output), the
+     * others' on first use; stays null where it is zero (relu, identity).
+     */
     INDArray d2;
 
-    N(Kind kind, INDArray y, INDArray d1) {
+    N(Kind kind, INDArray y, INDArray d1, INDArray d2) {
       this.kind = kind;
       this.y = y;
       this.d1 = d1;
+      this.d2 = d2;
     }
 
     @Override

@@ -35,6 +35,7 @@ final class ActivationLayer extends Layer {
   Node forward(double[][] p, double[] z, int n) {
     double[] y = new double[z.length];
     double[] d1 = new double[z.length];
+    double[] d2 = null;
     switch (kind) {
       case RELU -> {
         for (int i = 0; i < z.length; i++) {
@@ -58,22 +59,31 @@ final class ActivationLayer extends Layer {
         }
       }
       case SOFTPLUS -> {
+        // one exponential e = e^{−|z|} gives the value and both sigmoids, σ(z) and σ(−z)
+        d2 = new double[z.length];
         for (int i = 0; i < z.length; i++) {
           double v = z[i];
-          y[i] = Math.max(v, 0.0) + Math.log1p(Math.exp(-Math.abs(v)));
-          d1[i] = sigmoid(v);
+          double e = Math.exp(-Math.abs(v));
+          double large = 1.0 / (1.0 + e);
+          double small = e / (1.0 + e);
+          y[i] = Math.max(v, 0.0) + Math.log1p(e);
+          d1[i] = v >= 0 ? large : small;
+          d2[i] = d1[i] * (v >= 0 ? small : large);
         }
       }
     }
-    return new ActivationNode(z, y, d1, n);
+    return new ActivationNode(z, y, d1, d2, n);
   }
 
   private final class ActivationNode extends Node {
     private final double[] d1;
+    /** {@code σ''(z)} where it is not cheaper from the output: softplus only, else null. */
+    private final double[] d2;
 
-    ActivationNode(double[] z, double[] y, double[] d1, int n) {
+    ActivationNode(double[] z, double[] y, double[] d1, double[] d2, int n) {
       super(z, y, n);
       this.d1 = d1;
+      this.d2 = d2;
     }
 
     @Override
@@ -107,7 +117,7 @@ final class ActivationLayer extends Layer {
         case RELU -> 0.0;
         case TANH -> -2.0 * y * (1.0 - y * y);
         case SIGMOID -> y * (1.0 - y) * (1.0 - 2.0 * y);
-        case SOFTPLUS -> d1[i] * sigmoid(-in[i]);
+        case SOFTPLUS -> d2[i];
       };
     }
 

@@ -29,6 +29,8 @@ final class Loss {
   /** Softmax probabilities (cross-entropy) or sigmoids (binary cross-entropy). */
   private final double[] p;
   private final double[] sampleLosses;
+  /** {@code σ(−z)} of binary cross-entropy, on first use. */
+  private double[] minusZSigmoids;
   private final double value;
 
   Loss(LossKind kind, double[] z, double[] y, int n, int k) {
@@ -131,6 +133,18 @@ final class Loss {
     return g;
   }
 
+  /** {@code σ(−z)} per element (binary cross-entropy), computed on the first product and kept. */
+  private double[] sigmoidOfMinusZ() {
+    if (minusZSigmoids == null) {
+      double[] s = new double[z.length];
+      for (int q = 0; q < s.length; q++) {
+        s[q] = ActivationLayer.sigmoid(-z[q]);
+      }
+      minusZSigmoids = s;
+    }
+    return minusZSigmoids;
+  }
+
   /** {@code (∂²ℓ/∂z²) u}. */
   double[] hessianVector(double[] u) {
     double[] h = new double[n * k];
@@ -167,9 +181,10 @@ final class Loss {
       }
       case SIGMOID_BINARY_CROSS_ENTROPY -> {
         double c = 1.0 / ((double) n * k);
+        double[] sm = sigmoidOfMinusZ();
         for (int q = 0; q < h.length; q++) {
           // σ(z) σ(−z), not σ(1 − σ): no cancellation as σ(z) → 1
-          h[q] = c * p[q] * ActivationLayer.sigmoid(-z[q]) * u[q];
+          h[q] = c * p[q] * sm[q] * u[q];
         }
       }
       default -> throw new IllegalArgumentException("loss: unsupported " + kind);

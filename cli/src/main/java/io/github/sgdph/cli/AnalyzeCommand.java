@@ -40,8 +40,8 @@ import picocli.CommandLine.Parameters;
  * {@code sgdph analyze}: Hessian-based analysis of a case's model on all of its batches
  * (ALGORITHMS.md §4): top eigenvalues of the Hessian and the Gauss-Newton matrix (Lanczos),
  * the trace (Hutchinson, Hutch++, each with its standard error; exact from the basis vectors
- * when there are no more parameters than samples), the alignment of the Hessian's top eigenspace with the
- * second moment of per-sample gradients, a scale-invariant sharpness, SGD-PH's premise check,
+ * when there are no more parameters than samples), the alignment of the Hessian's top
+ * eigenspace with the second moment of per-sample gradients, a scale-invariant sharpness, SGD-PH's premise check,
  * and a PNG plot of the spectral density (stochastic Lanczos quadrature; its first two moments
  * with standard errors over the probe vectors).
  */

@@ -703,8 +703,9 @@ public final class BlockDiagonalHessianFree implements Optimizer {
         sum.axpy(1.0, gi.mul(gi));
       }
       sum.scale(1.0 / terms.size()).addScalar(lambda);
-      // x^0.75 = x^(1/2) · x^(1/4) on the backend
-      try (ParameterVector quarter = sum.sqrt().copy().sqrt()) {
+      // x^0.75 = x^(1/2) · x^(1/4) on the backend (sqrt and mul work in place)
+      sum.sqrt();
+      try (ParameterVector quarter = sum.copy().sqrt()) {
         sum.mul(quarter);
       }
       ParameterVector out = sum;
