@@ -1,6 +1,8 @@
 package io.github.sgdph.dl4j;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.BooleanIndexing;
+import org.nd4j.linalg.indexing.conditions.Conditions;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
@@ -13,7 +15,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * below about −15. {@link #log1p} uses Goldberg's identity ("What every computer scientist
  * should know about floating-point arithmetic", 1991, Theorem 4): with {@code w = 1 + u} rounded,
  * {@code log1p(u) = log(w) · u / (w − 1)} when {@code w ≠ 1} and {@code u} otherwise, accurate to
- * a few units in the last place for {@code u ≥ 0}.
+ * a few units in the last place for {@code u ≥ 0}. It costs about twice ND4J's inexact softplus
+ * (measured by {@code ExactMathTiming} in the tests: 1.7× in float64, 2.2× in float32).
  */
 final class ExactMath {
   private ExactMath() {}
@@ -28,9 +31,10 @@ final class ExactMath {
   static INDArray log1p(INDArray u) {
     INDArray w = u.add(1.0);
     INDArray d = w.sub(1.0);
-    // where w rounds to 1, d is 0: divide by 1 instead and add u there
-    INDArray exact = d.eq(0.0).castTo(u.dataType());
-    return Transforms.log(w, false).muli(u).divi(d.addi(exact)).addi(exact.muli(u));
+    // where w rounds to 1, d is 0 and the quotient 0·u/0 is NaN: the answer there is u itself
+    INDArray r = Transforms.log(w, false).muli(u).divi(d);
+    BooleanIndexing.replaceWhere(r, u, Conditions.isNan());
+    return r;
   }
 
   /**
