@@ -119,6 +119,7 @@ public final class ReferenceCurvature implements Curvature {
    *
    * @return {@code n} new vectors over the model's layout, in sample order
    */
+  @Override
   public List<ParameterVector> perTermGradients() {
     ensureLive();
     double[] d = loss.gradient();
@@ -138,6 +139,31 @@ public final class ReferenceCurvature implements Curvature {
       out.add(ParameterVector.of(layout, t));
     }
     return out;
+  }
+
+  @Override
+  public Tensor outputGradient() {
+    ensureLive();
+    return ReferenceAlgebra.INSTANCE.wrap(loss.gradient().clone(), n, net.outputs);
+  }
+
+  @Override
+  public ParameterVector vjp(Tensor u) {
+    ensureLive();
+    java.util.Objects.requireNonNull(u, "u");
+    int[] shape = u.shape();
+    if (shape.length != 2 || shape[0] != n || shape[1] != net.outputs) {
+      throw new IllegalArgumentException(
+          "u: shape " + java.util.Arrays.toString(shape) + " is not the outputs' [" + n + ", "
+              + net.outputs + "]");
+    }
+    double[][] g = backwardFrom(ReferenceModel.host(u).clone()).grad;
+    ParameterLayout layout = model.layout();
+    ReferenceTensor[] t = new ReferenceTensor[g.length];
+    for (int b = 0; b < t.length; b++) {
+      t[b] = ReferenceAlgebra.INSTANCE.wrap(g[b], layout.block(b).shape());
+    }
+    return ParameterVector.of(layout, t);
   }
 
   private Backward backwardFrom(double[] seed) {

@@ -5,7 +5,6 @@ import io.github.sgdph.curvature.Objective;
 import io.github.sgdph.data.ArrayBatch;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
-import java.util.List;
 
 /**
  * The mean loss of a {@link ReferenceModel} on one validated batch. {@link #curvature()} does
@@ -54,19 +53,6 @@ public final class ReferenceObjective implements Objective {
   public ReferenceCurvature curvature() {
     model.ensureOpen();
     return new ReferenceCurvature(model, batch);
-  }
-
-  /**
-   * The per-term gradients {@code ∂ℓ_i/∂θ} of the batch loss in one forward pass of the whole
-   * batch ({@link ReferenceCurvature#perTermGradients()}): exact also with train-mode batch norm,
-   * where each term depends on the whole batch's statistics (a one-sample batch would be a
-   * different function).
-   */
-  @Override
-  public List<ParameterVector> perSampleGradients() {
-    try (ReferenceCurvature c = curvature()) {
-      return c.perTermGradients();
-    }
   }
 
   @Override

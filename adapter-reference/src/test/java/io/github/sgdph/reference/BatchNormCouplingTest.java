@@ -99,7 +99,7 @@ class BatchNormCouplingTest {
       ReferenceModel m = Fixtures.model(c, 95);
       ReferenceObjective o = m.objective(Fixtures.batch(c, 96));
       double[] mean = new double[(int) m.layout().dimension()];
-      for (ParameterVector g : o.perSampleGradients()) {
+      for (ParameterVector g : o.perTermGradients()) {
         double[] a = g.toDoubleArray();
         for (int i = 0; i < a.length; i++) {
           mean[i] += a[i] / o.batchSize();

@@ -42,7 +42,7 @@ class PerTermGradientsTest {
     for (Case c : List.of(mlp(), cnn())) {
       ReferenceModel m = Fixtures.model(c, 11);
       ArrayBatch b = Fixtures.batch(c, 12);
-      List<ParameterVector> per = m.objective(b).perSampleGradients();
+      List<ParameterVector> per = m.objective(b).perTermGradients();
       assertEquals(b.size(), per.size());
       try (ReferenceCurvature cur = m.objective(b).curvature()) {
         double[] g = cur.gradient().toDoubleArray();
@@ -65,7 +65,7 @@ class PerTermGradientsTest {
     for (Case c : List.of(mlp(), cnn())) {
       ReferenceModel m = Fixtures.model(c, 21);
       ArrayBatch b = Fixtures.batch(c, 22);
-      List<ParameterVector> per = m.objective(b).perSampleGradients();
+      List<ParameterVector> per = m.objective(b).perTermGradients();
       double[] theta;
       try (ParameterVector p = m.objective(b).parameters()) {
         theta = p.toDoubleArray();
@@ -101,7 +101,7 @@ class PerTermGradientsTest {
     Case c = mlp();
     ReferenceModel m = Fixtures.model(c, 31);
     ArrayBatch b = Fixtures.batch(c, 32);
-    double[] whole = m.objective(b).perSampleGradients().get(0).toDoubleArray();
+    double[] whole = m.objective(b).perTermGradients().get(0).toDoubleArray();
     try (ReferenceCurvature alone = m.objective(b.subset(0)).curvature()) {
       double[] single = alone.gradient().toDoubleArray();
       assertTrue(Fixtures.relErr(single, whole) > 1e-2,

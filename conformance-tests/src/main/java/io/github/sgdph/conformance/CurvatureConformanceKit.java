@@ -523,22 +523,117 @@ public abstract class CurvatureConformanceKit {
             assertThrows(IllegalArgumentException.class, () -> s.objective.subBatch(b.size()));
           });
     }
+  }
 
+  /**
+   * Per-term gradients {@code ∂ℓ_i/∂θ} of the batch loss in one forward pass of the whole batch
+   * (issue 12): with train-mode batch norm every term depends on the batch statistics. The
+   * reference backend's are checked against central finite differences of each term in its own
+   * tests; here each backend's are checked for consistency with its gradient and its Jacobian
+   * products, and against the reference.
+   */
+  @Nested
+  @DisplayName("per-term gradients")
+  class PerTermGradients {
     @TestFactory
-    Stream<DynamicTest> optional_perSampleGradientsAverageToTheGradient() {
+    Stream<DynamicTest> required_perTermGradientsAverageToTheGradient() {
       return perCase(
           s -> {
-            Assumptions.assumeFalse(hasTrainModeBatchNorm(s.c),
-                "with train-mode batch norm a sample's loss depends on the whole batch");
-            List<ParameterVector> per = s.objective.perSampleGradients();
+            List<ParameterVector> per = s.objective.perTermGradients();
             try (Curvature cur = s.objective.curvature(); ParameterVector g = cur.gradient();
                 ParameterVector mean = g.zerosLike()) {
               assertEquals(cur.batchSize(), per.size());
               for (ParameterVector p : per) {
+                assertTrue(p.layout().sameBlocksAs(s.layout), s.name + ": per-term layout");
                 mean.axpy(1.0 / per.size(), p);
-                p.close();
               }
               assertClose(g, mean, s.tol.symmetry() * 10, s.name);
+            } finally {
+              per.forEach(ParameterVector::close);
+            }
+          });
+    }
+
+    /** {@code uᵀ(J v) = (Jᵀu)ᵀ v} for random {@code u} and {@code v}. */
+    @TestFactory
+    Stream<DynamicTest> required_vjpIsTheAdjointOfJvp() {
+      return perCase(
+          s -> {
+            try (Curvature cur = s.objective.curvature(); ParameterVector v = s.random(47);
+                Tensor jv = cur.jvp(v); Tensor dz = cur.outputGradient()) {
+              assertEquals(Arrays.toString(jv.shape()), Arrays.toString(dz.shape()),
+                  "outputGradient shape");
+              SplittableRandom r = new SplittableRandom(53);
+              double[] uh = new double[(int) jv.size()];
+              for (int i = 0; i < uh.length; i++) {
+                uh[i] = r.nextDouble(-1, 1);
+              }
+              try (Tensor u = s.model.algebra().fromArray(uh, jv.shape());
+                  ParameterVector jtu = cur.vjp(u)) {
+                assertTrue(jtu.layout().sameBlocksAs(s.layout), s.name + ": Jᵀu layout");
+                double left = u.dot(jv);
+                double right = jtu.dot(v);
+                double scale = u.norm() * jv.norm() + jtu.norm() * v.norm();
+                double err = Math.abs(left - right) / scale;
+                assertTrue(err <= s.tol.symmetry(),
+                    s.name + ": uᵀ(Jv) = " + left + " but (Jᵀu)ᵀv = " + right + " (" + err + ")");
+              }
+              assertThrows(IllegalArgumentException.class,
+                  () -> cur.vjp(s.model.algebra().zeros(jv.shape()[0] + 1, 1)).close(),
+                  "vjp of a tensor of another shape");
+            }
+          });
+    }
+
+    @TestFactory
+    Stream<DynamicTest> required_perTermGradientsAgreeWithTheReference() {
+      return perCase(
+          s -> {
+            List<ParameterVector> per = s.objective.perTermGradients();
+            List<ParameterVector> ref = List.of();
+            try (SpecModel rm =
+                referenceBackend().build(s.c.model(), s.c.parameters(), DType.FLOAT64)) {
+              ref = rm.objective(s.c.batches().get(0)).perTermGradients();
+              assertEquals(ref.size(), per.size(), "number of terms");
+              double largest = 0;
+              for (ParameterVector e : ref) {
+                largest = Math.max(largest, e.norm());
+              }
+              for (int i = 0; i < per.size(); i++) {
+                double[] a = per.get(i).toDoubleArray();
+                double[] e = ref.get(i).toDoubleArray();
+                double d = 0;
+                for (int j = 0; j < a.length; j++) {
+                  d += (a[j] - e[j]) * (a[j] - e[j]);
+                }
+                // relative to the largest term: a term that is nearly zero holds rounding noise
+                double err = largest == 0 ? Math.sqrt(d) : Math.sqrt(d) / largest;
+                assertTrue(err <= s.tol.reference(),
+                    s.name + ": term " + i + " vs reference: " + err + " > " + s.tol.reference());
+              }
+            } finally {
+              per.forEach(ParameterVector::close);
+              ref.forEach(ParameterVector::close);
+            }
+          });
+    }
+
+    /** Without interacting samples a one-sample batch is the same term. */
+    @TestFactory
+    Stream<DynamicTest> optional_isolatedSampleGradientsArePerTermWithoutBatchNorm() {
+      return perCase(
+          s -> {
+            Assumptions.assumeFalse(hasTrainModeBatchNorm(s.c),
+                "with train-mode batch norm a sample alone is another function (by design)");
+            List<ParameterVector> per = s.objective.perTermGradients();
+            List<ParameterVector> alone = s.objective.isolatedSampleGradients();
+            try {
+              for (int i = 0; i < per.size(); i++) {
+                assertClose(per.get(i), alone.get(i), s.tol.symmetry() * 10, s.name + " " + i);
+              }
+            } finally {
+              per.forEach(ParameterVector::close);
+              alone.forEach(ParameterVector::close);
             }
           });
     }

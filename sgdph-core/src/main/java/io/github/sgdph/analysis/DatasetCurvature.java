@@ -26,8 +26,9 @@ import java.util.Objects;
  *
  * <p>Batches are averaged like a full-data Hessian: batch {@code b} of {@code n_b} samples gets
  * weight {@code n_b / N} ({@link BatchAveragedOperator}). The per-sample gradients of {@code M}
- * are computed on first use ({@link Objective#perSampleGradients()}) and kept: {@code N}
- * parameter vectors.
+ * are, by default, the per-term gradients of each batch's loss in that batch's forward pass
+ * ({@link Curvature#perTermGradients()}, {@link SampleGradients#PER_TERM}; exact with train-mode
+ * batch norm); they are computed on first use and kept: {@code N} parameter vectors.
  *
  * <p>This object holds one open {@link Curvature} per batch; close it when done. Changing the
  * model's parameters makes it stale (products then throw {@link IllegalStateException}).
@@ -38,12 +39,15 @@ public final class DatasetCurvature implements AutoCloseable {
   private final int[] batchSizes;
   private final ParameterLayout layout;
   private final TensorAlgebra algebra;
+  private final SampleGradients sampleGradientKind;
   private List<ParameterVector> sampleGradients;
   private boolean closed;
 
-  private DatasetCurvature(List<Objective> objectives, List<Curvature> curvatures) {
+  private DatasetCurvature(
+      List<Objective> objectives, List<Curvature> curvatures, SampleGradients kind) {
     this.objectives = objectives;
     this.curvatures = curvatures;
+    this.sampleGradientKind = kind;
     this.layout = curvatures.get(0).layout().root();
     this.algebra = objectives.get(0).algebra();
     this.batchSizes = new int[objectives.size()];
@@ -61,7 +65,23 @@ public final class DatasetCurvature implements AutoCloseable {
    *     models
    */
   public static DatasetCurvature of(List<? extends Objective> objectives) {
+    return of(objectives, SampleGradients.PER_TERM);
+  }
+
+  /**
+   * The curvature over these objectives, with {@code M} built from the chosen per-sample
+   * gradients.
+   *
+   * @param objectives the objectives of the batches, all of one model
+   * @param sampleGradients which per-sample gradients {@link #gradientMoment()} uses
+   * @return a new object holding one open curvature per batch; the caller closes it
+   * @throws IllegalArgumentException if the list is empty or the objectives are of different
+   *     models
+   */
+  public static DatasetCurvature of(
+      List<? extends Objective> objectives, SampleGradients sampleGradients) {
     Objects.requireNonNull(objectives, "objectives");
+    Objects.requireNonNull(sampleGradients, "sampleGradients");
     if (objectives.isEmpty()) {
       throw new IllegalArgumentException("objectives: at least one batch is needed");
     }
@@ -86,7 +106,7 @@ public final class DatasetCurvature implements AutoCloseable {
       cs.forEach(Curvature::close);
       throw e;
     }
-    return new DatasetCurvature(List.copyOf(objectives), cs);
+    return new DatasetCurvature(List.copyOf(objectives), cs, sampleGradients);
   }
 
   /**
@@ -99,13 +119,29 @@ public final class DatasetCurvature implements AutoCloseable {
    * @throws IllegalArgumentException if {@code batches} is empty or the model rejects a batch
    */
   public static <B> DatasetCurvature of(CurvatureModel<B> model, List<B> batches) {
+    return of(model, batches, SampleGradients.PER_TERM);
+  }
+
+  /**
+   * The curvature of {@code model} over {@code batches}, with {@code M} built from the chosen
+   * per-sample gradients.
+   *
+   * @param <B> the model's batch type
+   * @param model the model
+   * @param batches the batches of the data set, at least one
+   * @param sampleGradients which per-sample gradients {@link #gradientMoment()} uses
+   * @return a new object holding one open curvature per batch; the caller closes it
+   * @throws IllegalArgumentException if {@code batches} is empty or the model rejects a batch
+   */
+  public static <B> DatasetCurvature of(
+      CurvatureModel<B> model, List<B> batches, SampleGradients sampleGradients) {
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(batches, "batches");
     List<Objective> os = new ArrayList<>(batches.size());
     for (B b : batches) {
       os.add(model.objective(b));
     }
-    return of(os);
+    return of(os, sampleGradients);
   }
 
   /**
@@ -116,6 +152,15 @@ public final class DatasetCurvature implements AutoCloseable {
    */
   public static DatasetCurvature of(Objective objective) {
     return of(List.of(objective));
+  }
+
+  /**
+   * Which per-sample gradients {@link #gradientMoment()} is built from.
+   *
+   * @return the kind chosen at construction ({@link SampleGradients#PER_TERM} by default)
+   */
+  public SampleGradients sampleGradientKind() {
+    return sampleGradientKind;
   }
 
   /**
@@ -294,8 +339,12 @@ public final class DatasetCurvature implements AutoCloseable {
     if (sampleGradients == null) {
       List<ParameterVector> all = new ArrayList<>(sampleCount());
       try {
-        for (Objective o : objectives) {
-          for (ParameterVector g : o.perSampleGradients()) {
+        for (int b = 0; b < objectives.size(); b++) {
+          List<ParameterVector> gs =
+              sampleGradientKind == SampleGradients.PER_TERM
+                  ? curvatures.get(b).perTermGradients()
+                  : objectives.get(b).isolatedSampleGradients();
+          for (ParameterVector g : gs) {
             all.add(onRoot(g));
           }
         }
@@ -316,7 +365,7 @@ public final class DatasetCurvature implements AutoCloseable {
     if (!g.layout().isRoot() || !g.layout().sameBlocksAs(layout)) {
       g.close();
       throw new IllegalStateException(
-          "perSampleGradients: layout " + g.layout() + " is not the model's " + layout);
+          "sampleGradients: layout " + g.layout() + " is not the model's " + layout);
     }
     Tensor[] t = new Tensor[g.blockCount()];
     for (int i = 0; i < t.length; i++) {

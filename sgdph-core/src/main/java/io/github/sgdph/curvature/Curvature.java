@@ -3,6 +3,9 @@ package io.github.sgdph.curvature;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
 import io.github.sgdph.tensor.Tensor;
+import io.github.sgdph.tensor.TensorAlgebra;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The loss of a model on one batch, its gradient and its curvature products, all at the
@@ -78,6 +81,89 @@ public interface Curvature extends AutoCloseable {
    * @return a new tensor of the network outputs' shape (batch first)
    */
   Tensor jvp(ParameterVector v);
+
+  /**
+   * The gradient of the mean loss with respect to the network outputs, {@code ∂L/∂z}. With
+   * {@code L = (1/n) Σ_i ℓ_i} and each term {@code ℓ_i} a function of row {@code i} of the
+   * outputs only, row {@code i} is {@code (1/n) ∂ℓ_i/∂z_i}.
+   *
+   * <p>The default throws: a backend that cannot give it cannot give {@link #vjp} seeds either,
+   * so {@link #perTermGradients()} refuses rather than computing another quantity.
+   *
+   * @return a new tensor of the network outputs' shape (batch first)
+   * @throws UnsupportedOperationException naming the backend, if it does not expose it
+   */
+  default Tensor outputGradient() {
+    throw new UnsupportedOperationException(
+        "outputGradient: " + getClass().getName() + " does not expose ∂L/∂z");
+  }
+
+  /**
+   * The transposed-Jacobian (vector-Jacobian) product {@code Jᵀu}, with {@code J} the Jacobian
+   * of the network outputs with respect to all parameters, at this object's forward pass: the
+   * backward pass seeded with {@code u} instead of {@code ∂L/∂z}. With train-mode batch norm the
+   * outputs of every sample depend on the whole batch, and so does {@code Jᵀu}.
+   *
+   * @param u a tensor of the outputs' shape (batch first), of this backend's algebra; not
+   *     modified
+   * @return a new vector over {@link #layout()}
+   * @throws IllegalArgumentException if {@code u} has another shape or algebra
+   * @throws UnsupportedOperationException naming the backend, if it does not implement it
+   */
+  default ParameterVector vjp(Tensor u) {
+    throw new UnsupportedOperationException(
+        "vjp: " + getClass().getName() + " does not implement transposed-Jacobian products");
+  }
+
+  /**
+   * The per-term gradients {@code g_i = ∂ℓ_i/∂θ} of the batch loss {@code L = (1/n) Σ_i ℓ_i}, in
+   * this one forward pass of the whole batch (what BackPACK's {@code BatchGrad} and curvlinops
+   * call per-sample gradients of a mini-batch loss). Every term includes its dependence on the
+   * batch through train-mode batch norm, so {@code (1/n) Σ_i g_i} is {@link #gradient()}. For
+   * MSE and sigmoid BCE, {@code ℓ_i} is the mean over sample {@code i}'s output elements.
+   *
+   * <p>The default computes {@code g_i = Jᵀ u_i} ({@link #vjp}) with {@code u_i} row {@code i}
+   * of {@code n ∂L/∂z} ({@link #outputGradient()}) and zeros elsewhere: one backward pass per
+   * term, the forward pass shared. Backends may batch the terms.
+   *
+   * @return {@link #batchSize()} new vectors over {@link #layout()}, in sample order; the caller
+   *     closes them
+   * @throws UnsupportedOperationException naming the backend, if it implements neither this
+   *     nor {@link #outputGradient()} and {@link #vjp}
+   */
+  default List<ParameterVector> perTermGradients() {
+    int n = batchSize();
+    double[] d;
+    int[] shape;
+    TensorAlgebra algebra;
+    try (Tensor dz = outputGradient()) {
+      d = dz.toDoubleArray();
+      shape = dz.shape();
+      algebra = dz.algebra();
+    }
+    if (shape.length == 0 || shape[0] != n || d.length % n != 0) {
+      throw new IllegalStateException(
+          "outputGradient: shape " + java.util.Arrays.toString(shape) + " is not batch-first for "
+              + n + " samples");
+    }
+    int k = d.length / n;
+    List<ParameterVector> out = new ArrayList<>(n);
+    try {
+      for (int i = 0; i < n; i++) {
+        double[] seed = new double[d.length];
+        for (int j = i * k; j < (i + 1) * k; j++) {
+          seed[j] = n * d[j];
+        }
+        try (Tensor u = algebra.fromArray(seed, shape)) {
+          out.add(vjp(u));
+        }
+      }
+    } catch (RuntimeException | Error e) {
+      out.forEach(ParameterVector::close);
+      throw e;
+    }
+    return out;
+  }
 
   /** Releases what the backend keeps for the products. Idempotent. */
   @Override

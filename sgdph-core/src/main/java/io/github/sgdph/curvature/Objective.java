@@ -87,7 +87,7 @@ public interface Objective {
 
   /**
    * The same model on the samples {@code indices} of this batch (for curvature mini-batches
-   * and per-sample gradients).
+   * and {@linkplain #isolatedSampleGradients() isolated-sample gradients}).
    *
    * @param indices distinct sample indices into this batch, from 0 to {@code batchSize() - 1}
    * @return an objective on the same model (sharing its parameters) whose batch holds those
@@ -97,19 +97,42 @@ public interface Objective {
   Objective subBatch(int... indices);
 
   /**
-   * The gradient of each sample's loss. The default evaluates one-sample batches; backends may
-   * do better. Note that for a network with train-mode batch norm the loss of a single sample
-   * is a different function (its batch statistics are its own).
+   * The per-term gradients {@code g_i = ∂ℓ_i/∂θ} of this batch's loss {@code L = (1/n) Σ_i ℓ_i},
+   * in one forward pass of the whole batch ({@link Curvature#perTermGradients()}): with
+   * train-mode batch norm each term depends on the batch statistics, and {@code (1/n) Σ_i g_i}
+   * is the batch gradient. This is what the gradient second moment, Martens' preconditioner and
+   * the analysis mean by per-sample gradients.
+   *
+   * @return {@link #batchSize()} new vectors over {@link #layout()}, in sample order; the caller
+   *     closes them
+   * @throws UnsupportedOperationException naming the backend, if it cannot compute them
+   */
+  default List<ParameterVector> perTermGradients() {
+    try (Curvature c = curvature()) {
+      return c.perTermGradients();
+    }
+  }
+
+  /**
+   * The gradient of each sample's loss <em>evaluated alone</em>, as a one-sample batch: another
+   * quantity than {@link #perTermGradients()} wherever samples interact (train-mode batch norm,
+   * where a one-sample batch normalises with its own statistics and some backends refuse it).
+   * Equal to the per-term gradients for networks whose samples do not interact.
    *
    * @return {@link #batchSize()} new vectors over {@link #layout()}, in sample order; the caller
    *     closes them
    */
-  default List<ParameterVector> perSampleGradients() {
+  default List<ParameterVector> isolatedSampleGradients() {
     List<ParameterVector> out = new ArrayList<>(batchSize());
-    for (int i = 0; i < batchSize(); i++) {
-      try (Curvature c = subBatch(i).curvature()) {
-        out.add(c.gradient());
+    try {
+      for (int i = 0; i < batchSize(); i++) {
+        try (Curvature c = subBatch(i).curvature()) {
+          out.add(c.gradient());
+        }
       }
+    } catch (RuntimeException | Error e) {
+      out.forEach(ParameterVector::close);
+      throw e;
     }
     return out;
   }

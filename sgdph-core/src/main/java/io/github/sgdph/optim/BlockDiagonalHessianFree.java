@@ -144,7 +144,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Martens' preconditioner</b> ({@code preconditioner: martens}; Martens 2010 §4.7:
  * {@code M = [diag(Σ_i ∇f_i ⊙ ∇f_i) + λI]^α} with α = 3/4): the per-term gradients {@code g_i} are
- * {@link Objective#perSampleGradients()} of the gradient batch (as in Martens' code, which
+ * {@link Objective#perTermGradients()} of the gradient batch (as in Martens' code, which
  * accumulates the squared per-case gradients with the gradient); because the loss and the
  * curvature here are means over the batch, the sum becomes the mean {@code (1/N) Σ_i}. It costs
  * one per-term gradient pass per step. CG then runs with {@code P = D⁻¹} restricted to each
@@ -695,7 +695,7 @@ public final class BlockDiagonalHessianFree implements Optimizer {
    * @return a new vector over the objective's layout; the caller closes it
    */
   static ParameterVector martensDiagonal(Objective objective, double lambda) {
-    List<ParameterVector> terms = objective.perSampleGradients();
+    List<ParameterVector> terms = objective.perTermGradients();
     ParameterVector sum = null;
     try {
       sum = ParameterVector.zeros(objective.algebra(), objective.layout());
@@ -1090,7 +1090,7 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     /**
      * The preconditioner of each block's CG (default {@code NONE}, this library's; Martens 2010
      * §4.7 used {@code MARTENS}: {@code ((1/N) Σ_i g_i ∘ g_i + λ)^0.75} from the per-term
-     * gradients {@link Objective#perSampleGradients()} of the gradient batch, at the cost of
+     * gradients {@link Objective#perTermGradients()} of the gradient batch, at the cost of
      * those gradients each step).
      *
      * @param p the preconditioner; not null
