@@ -9,6 +9,7 @@ import io.github.sgdph.analysis.Hutchinson;
 import io.github.sgdph.analysis.Lanczos;
 import io.github.sgdph.analysis.PartialHessianPremise;
 import io.github.sgdph.analysis.PowerIteration;
+import io.github.sgdph.analysis.SampleGradients;
 import io.github.sgdph.analysis.ScaleInvariantSharpness;
 import io.github.sgdph.analysis.SpectralDensity;
 import io.github.sgdph.analysis.StochasticLanczosQuadrature;
@@ -41,7 +42,9 @@ import picocli.CommandLine.Parameters;
  * (ALGORITHMS.md §4): top eigenvalues of the Hessian and the Gauss-Newton matrix (Lanczos),
  * the trace (Hutchinson, Hutch++, each with its standard error; exact from the basis vectors
  * when there are no more parameters than samples), the alignment of the Hessian's top
- * eigenspace with the second moment of per-sample gradients, a scale-invariant sharpness, SGD-PH's premise check,
+ * eigenspace with the second moment of per-sample gradients (the per-term gradients of each
+ * batch's loss, {@link SampleGradients#PER_TERM}; {@code --sample-gradients isolated} for each
+ * sample alone, labelled so), a scale-invariant sharpness, SGD-PH's premise check,
  * and a PNG plot of the spectral density (stochastic Lanczos quadrature; its first two moments
  * with standard errors over the probe vectors).
  */
@@ -123,6 +126,13 @@ final class AnalyzeCommand implements Callable<Integer> {
       description = "Also print the top eigenvalue of each parameter tensor's Hessian block.")
   boolean perLayer;
 
+  @Option(names = "--sample-gradients", defaultValue = "per-term", paramLabel = "KIND",
+      description = "Per-sample gradients g_i of M: per-term (the gradient of each term of"
+          + " the batch loss, in the whole batch's forward pass; what BackPACK and curvlinops"
+          + " compute) or isolated (each sample alone, as a one-sample batch: another function"
+          + " under train-mode batch norm) (default: ${DEFAULT-VALUE}).")
+  String sampleGradients;
+
   @Option(names = "--progress", description = "Report progress of long runs on stderr.")
   boolean progress;
 
@@ -137,6 +147,12 @@ final class AnalyzeCommand implements Callable<Integer> {
     check(k >= 1, "--top: must be >= 1 but was " + k);
     check(afterSteps >= 0, "--after-steps: must be >= 0 but was " + afterSteps);
     check(repeats >= 1, "--repeats: must be >= 1 but was " + repeats);
+    SampleGradients kind = switch (sampleGradients) {
+      case "per-term" -> SampleGradients.PER_TERM;
+      case "isolated" -> SampleGradients.ISOLATED;
+      default -> throw new IllegalArgumentException(
+          "--sample-gradients: must be per-term or isolated but was '" + sampleGradients + "'");
+    };
     String name = bundled != null ? bundled : caseFile.getFileName().toString();
     CaseFile c = bundled != null ? BundledCases.load(bundled) : readCase(caseFile);
     DType dt = dtype == null ? c.dtype() : DType.parse(dtype);
@@ -159,7 +175,7 @@ final class AnalyzeCommand implements Callable<Integer> {
           opt.step(model.objective(c.batchForStep(t)));
         }
       }
-      try (DatasetCurvature data = DatasetCurvature.of(model, c.batches())) {
+      try (DatasetCurvature data = DatasetCurvature.of(model, c.batches(), kind)) {
         long dim = data.layout().dimension();
         int kk = (int) Math.min(k, dim);
         o.printf(Locale.ROOT, "== %s — %d parameters, %d batch%s (%d samples), %s %s%s%n", name,
@@ -215,9 +231,11 @@ final class AnalyzeCommand implements Callable<Integer> {
                   : pm(tpp.estimate(), tpp.standardError()), tpp.products());
         }
 
-        if (hasTrainModeBatchNorm(c)) {
-          o.println("note: train-mode batch norm — per-sample gradients use one-sample batch"
-              + " statistics");
+        String mLabel = kind == SampleGradients.PER_TERM ? ""
+            : " [g_i = " + kind.description() + "]";
+        if (kind == SampleGradients.ISOLATED && hasTrainModeBatchNorm(c)) {
+          o.println("note: train-mode batch norm — with --sample-gradients isolated each g_i"
+              + " normalises its sample by its own statistics (not a term of the batch loss)");
         }
         EigenspaceAlignment al = EigenspaceAlignment.compute(data.hessian(),
             data.gradientMoment(), data.algebra(), kk, lanczos, rng(6));
@@ -226,10 +244,10 @@ final class AnalyzeCommand implements Callable<Integer> {
         for (int i = 0; i < deg.length; i++) {
           deg[i] = Math.toDegrees(deg[i]);
         }
-        o.printf(Locale.ROOT, "alignment of H and M = (1/N) Σ g_i g_iᵀ (top-%d): overlap"
-            + " ‖U_Hᵀ U_M‖_F²/k = %.6f, principal angles (deg) %s, λ1(H)/λ1(M) = %s%n", kk,
-            al.overlap(), angles(deg), num(al.topEigenvalueRatio()));
-        o.printf(Locale.ROOT, "M top-%d: %s%n", kk, nums(al.eigenvaluesB()));
+        o.printf(Locale.ROOT, "alignment of H and M = (1/N) Σ g_i g_iᵀ%s (top-%d): overlap"
+            + " ‖U_Hᵀ U_M‖_F²/k = %.6f, principal angles (deg) %s, λ1(H)/λ1(M) = %s%n", mLabel,
+            kk, al.overlap(), angles(deg), num(al.topEigenvalueRatio()));
+        o.printf(Locale.ROOT, "M top-%d%s: %s%n", kk, mLabel, nums(al.eigenvaluesB()));
 
         try (ParameterVector theta = data.parameters()) {
           ScaleInvariantSharpness s = ScaleInvariantSharpness.compute(data.hessian(), theta,
