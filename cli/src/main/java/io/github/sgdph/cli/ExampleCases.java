@@ -3,6 +3,7 @@ package io.github.sgdph.cli;
 import io.github.sgdph.cases.CaseFile;
 import io.github.sgdph.cases.CaseReplay;
 import io.github.sgdph.cases.Trajectory;
+import io.github.sgdph.cases.TrajectoryComparison;
 import io.github.sgdph.data.ArrayBatch;
 import io.github.sgdph.data.RandomBatches;
 import io.github.sgdph.model.DefaultInitializer;
@@ -22,14 +23,34 @@ import java.util.SplittableRandom;
 
 /**
  * The bundled example cases, made by this code from fixed seeds: together they use every layer
- * type, both batch-norm modes and every loss of CASES.md, and every optimizer. Their expected
- * trajectories come from the reference backend. {@code sgdph generate-cases} rewrites
- * {@code cases/}; a test checks that the committed files are exactly what this code makes.
+ * type, both batch-norm modes and every loss of CASES.md, and every optimizer; two of them are
+ * at realistic size, on real Fashion-MNIST images ({@link FashionMnist}). Their expected
+ * trajectories come from the reference backend, and each is written only if a second,
+ * independent implementation — the DJL backend in float64, whose products are PyTorch's
+ * autograd — reproduces it to {@link #CROSS_CHECK_TOLERANCE} ({@link #crossCheck}). {@code
+ * sgdph generate-cases} rewrites {@code cases/}; a test checks that the committed files are
+ * exactly what this code makes.
  */
 final class ExampleCases {
 
-  /** A case and its file name. */
-  record Example(String fileName, CaseFile caseFile) {}
+  /**
+   * The largest deviation of the DJL float64 replay from the reference's expectation, in {@link
+   * TrajectoryComparison}'s normwise relative measure, over every field (losses, final
+   * parameters, probe loss, gradient and products). The reference and PyTorch sum in different
+   * orders, so they agree to rounding, amplified by the number of steps; 1e-10 leaves that room
+   * (the bundled cases are checked not to amplify a 1e-15 perturbation beyond 1e-10) and is far
+   * below any modelling difference (a wrong batch-norm variance or ε is ~1e-6).
+   */
+  static final double CROSS_CHECK_TOLERANCE = 1e-10;
+
+  /**
+   * A case, its file name, and how far the DJL float64 replay deviates from its expectation.
+   *
+   * @param fileName the file name in {@code cases/}
+   * @param caseFile the case with its expected trajectory (the reference backend's)
+   * @param djlDeviation the largest field deviation of the DJL float64 replay
+   */
+  record Example(String fileName, CaseFile caseFile, TrajectoryComparison.Deviation djlDeviation) {}
 
   private ExampleCases() {}
 
@@ -76,6 +97,23 @@ final class ExampleCases {
             LossKind.MSE);
     ModelSpec linearMse =
         new ModelSpec(new int[] {4}, List.of(dense(4, 3)), LossKind.MSE);
+    // realistic size: 28x28 Fashion-MNIST images
+    ModelSpec fashionMlp =
+        new ModelSpec(new int[] {784},
+            List.of(dense(784, 64), act(ActivationKind.RELU), dense(64, 10)),
+            LossKind.SOFTMAX_CROSS_ENTROPY);
+    ModelSpec fashionCnn =
+        new ModelSpec(new int[] {1, 28, 28},
+            List.of(new LayerSpec.Conv2d(1, 8, 3, 3, 1, 1, 1, 1, false),
+                new LayerSpec.BatchNorm(8, 1e-5, 0.1, LayerSpec.Mode.TRAIN),
+                act(ActivationKind.RELU),
+                new LayerSpec.Pool2d(LayerSpec.PoolKind.MAX, 2, 2, 2, 2),
+                new LayerSpec.Conv2d(8, 16, 3, 3, 1, 1, 1, 1, false),
+                new LayerSpec.BatchNorm(16, 1e-5, 0.1, LayerSpec.Mode.TRAIN),
+                act(ActivationKind.RELU),
+                new LayerSpec.Pool2d(LayerSpec.PoolKind.AVG, 2, 2, 2, 2), new LayerSpec.Flatten(),
+                dense(784, 10)),
+            LossKind.SOFTMAX_CROSS_ENTROPY);
 
     out.add(make("mlp-tanh-sgd.json", mlpTanh, 101, 2, 8, 10,
         opt("sgd", "lr", 0.1, "momentum", 0.9)));
@@ -108,6 +146,15 @@ final class ExampleCases {
     out.add(make("cnn-relu-maxpool-hf.json", cnnMaxpool, 114, 1, 8, 4,
         // the whole batch as the curvature batch, set explicitly (the default is 1/10 of it)
         opt("hf", "lambda", 1.0, "cg_max_iter", 8.0, "curvature_batch_fraction", 1.0)));
+    // realistic size (issue 12): real 28x28 images, tens of thousands of parameters, small
+    // batches (the parameter count is what the products' sums run over)
+    // (5 CG iterations at damping 0.1: with 10, or damping 0.01, CG on this rank-deficient
+    // Gauss-Newton matrix amplifies rounding so that DJL and the reference part by 1e-12 to
+    // 1e-5 within 3 steps; a yardstick must not do that)
+    out.add(makeFashion("fashion-mlp-relu-sgn.json", fashionMlp, 115, 0, 8, 3,
+        opt("sgn", "rho", 0.1, "max_cg_iters", 5.0)));
+    out.add(makeFashion("fashion-cnn-batchnorm-sgdph.json", fashionCnn, 116, 8, 4, 3,
+        opt("sgdph", "lr", 0.05, "momentum", 0.9, "tau", 1e-3, "eps", 1e-4)));
     return out;
   }
 
@@ -152,8 +199,74 @@ final class ExampleCases {
     for (int i = 0; i < probe.length; i++) {
       probe[i] = rnd.nextGaussian();
     }
-    CaseFile c = new CaseFile(DType.FLOAT64, spec, params, batches, optimizer, steps, probe, null);
+    return expect(file,
+        new CaseFile(DType.FLOAT64, spec, params, batches, optimizer, steps, probe, null));
+  }
+
+  /**
+   * A case on Fashion-MNIST training images {@code first .. first + n − 1} (one batch), with
+   * initial parameters and probe vector rounded to float32: a float32 backend then starts from
+   * exactly the case's parameters and inputs ({@link FashionMnist} scales pixels by 1/256), so
+   * its deviations measure its arithmetic only.
+   */
+  private static Example makeFashion(
+      String file, ModelSpec spec, long seed, int first, int n, int steps,
+      OptimizerSpec optimizer) {
+    SplittableRandom rnd = new SplittableRandom(seed);
+    List<NamedArray> params = new ArrayList<>();
+    for (NamedArray a : DefaultInitializer.initialize(spec, rnd)) {
+      params.add(new NamedArray(a.name(), a.shape(), toFloat32(a.values()), a.trainable()));
+    }
+    ArrayBatch batch = FashionMnist.trainingSet().batch(first, n, spec.inputShape().length == 1);
+    double[] probe = new double[Math.toIntExact(spec.layout().dimension())];
+    for (int i = 0; i < probe.length; i++) {
+      probe[i] = (float) rnd.nextGaussian();
+    }
+    return expect(file,
+        new CaseFile(DType.FLOAT64, spec, params, List.of(batch), optimizer, steps, probe, null));
+  }
+
+  private static double[] toFloat32(double[] v) {
+    double[] out = new double[v.length];
+    for (int i = 0; i < v.length; i++) {
+      out[i] = (float) v[i];
+    }
+    return out;
+  }
+
+  /** The case with the reference's trajectory as its expectation, once DJL reproduces it. */
+  private static Example expect(String file, CaseFile c) {
     Trajectory expected = CaseReplay.replay(c, SpecBackend.find("reference"), null);
-    return new Example(file, c.withExpected(expected));
+    return new Example(file, c.withExpected(expected), crossCheck(file, c, expected));
+  }
+
+  /**
+   * Replays {@code c} on the DJL backend in float64 (PyTorch's autograd: an implementation that
+   * shares no numerical code with the reference backend) and refuses the expectation unless
+   * every field agrees with it to {@link #CROSS_CHECK_TOLERANCE}.
+   *
+   * @return the largest field deviation
+   * @throws IllegalStateException naming the case, the field and the deviation if it exceeds the
+   *     tolerance, or if the DJL backend is not on the classpath
+   */
+  static TrajectoryComparison.Deviation crossCheck(String file, CaseFile c, Trajectory expected) {
+    SpecBackend djl;
+    try {
+      djl = SpecBackend.find("djl");
+    } catch (IllegalArgumentException e) {
+      throw new IllegalStateException(
+          "generate-cases writes an expectation only when the DJL backend (float64) reproduces"
+              + " it, and DJL is not on the classpath: run `./sgdph generate-cases` (every"
+              + " backend) instead of the self-contained sgdph.jar", e);
+    }
+    Trajectory t = CaseReplay.replay(c, djl, DType.FLOAT64, null);
+    TrajectoryComparison.Deviation worst = TrajectoryComparison.compare(t, expected).worst();
+    if (!(worst.relative() <= CROSS_CHECK_TOLERANCE)) {
+      throw new IllegalStateException(
+          file + ": DJL float64 deviates from the reference's expectation by "
+              + worst.relative() + " in " + worst.field() + " (> " + CROSS_CHECK_TOLERANCE
+              + "): no expectation written");
+    }
+    return worst;
   }
 }

@@ -98,12 +98,34 @@ class CliTest {
     assertEquals(0, r.code(), r.err());
     List<String> index = Files.readAllLines(dir.resolve("INDEX"));
     assertEquals(Files.readAllLines(Path.of("../cases/INDEX")), index,
-        "cases/INDEX is stale: run `java -jar cli/target/sgdph.jar generate-cases --out cases`");
+        "cases/INDEX is stale: run `./sgdph generate-cases --out cases`");
     for (String name : BundledCases.names()) {
       assertEquals(
           Files.readString(Path.of("../cases", name)),
           Files.readString(dir.resolve(name)),
           "cases/" + name + " differs from what the generator makes: regenerate the cases");
     }
+    for (String name : BundledCases.names()) {
+      assertTrue(r.out().contains("wrote " + dir.resolve(name) + " (DJL float64 reproduces it to"),
+          "the generator reports the DJL cross-check of " + name + ": " + r.out());
+    }
+  }
+
+  /** The generator's second implementation refuses an expectation that it does not reproduce. */
+  @Test
+  void theGeneratorRefusesAnExpectationThatDjlDoesNotReproduce() {
+    CaseFile c = BundledCases.load("mlp-tanh-sgd.json");
+    TrajectoryComparison.Deviation ok = ExampleCases.crossCheck("mlp-tanh-sgd.json",
+        c, c.expected());
+    assertTrue(ok.relative() <= ExampleCases.CROSS_CHECK_TOLERANCE, ok.toString());
+    Trajectory e = c.expected();
+    double[] loss = e.loss();
+    loss[3] *= 1 + 1e-9;
+    Trajectory tampered = new Trajectory(e.backend(), e.dtype(), loss, e.parameters(), e.probe());
+    IllegalStateException x = org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalStateException.class,
+        () -> ExampleCases.crossCheck("mlp-tanh-sgd.json", c, tampered));
+    assertTrue(x.getMessage().contains("mlp-tanh-sgd.json") && x.getMessage().contains("loss")
+        && x.getMessage().contains("no expectation written"), x.getMessage());
   }
 }
