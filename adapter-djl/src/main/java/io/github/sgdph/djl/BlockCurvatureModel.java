@@ -25,9 +25,13 @@ import java.util.Objects;
 /**
  * The curvature SPI over a DJL user's own model: any initialized {@link Block} of the PyTorch
  * engine plus a loss on its outputs, with batches as DJL {@link Batch}es or {@link NDList}s.
- * Gradients, Hessian-, Gauss-Newton- and Jacobian-vector products are exact (autograd, see
- * {@link DjlCurvature}); updates go in place into the block's parameter arrays, so a DJL
- * {@code Trainer} over the same block sees them.
+ * Gradients, Hessian-, Gauss-Newton- and Jacobian-vector products and per-term gradients are
+ * exact (autograd, see {@link DjlCurvature}); updates go in place into the block's parameter
+ * arrays, so a DJL {@code Trainer} over the same block sees them. Per-term gradients take the
+ * loss's dependence on row {@code i} of every output as term {@code i} (for DJL's losses, the
+ * batch means of per-sample losses, the gradient of sample {@code i}'s loss within the batch).
+ * {@link DjlObjective#isolatedSampleGradients()} refuses a block whose train-mode {@code
+ * BatchNorm} would see one value per channel (PyTorch cannot normalise one sample there).
  *
  * <pre>{@code
  * BlockCurvatureModel model = BlockCurvatureModel.builder(block)

@@ -8,6 +8,8 @@ import io.github.sgdph.curvature.Capabilities;
 import io.github.sgdph.curvature.Objective;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -169,6 +171,59 @@ public final class DjlObjective implements Objective {
     net.ensureOpen();
     io.github.sgdph.curvature.SpiChecks.subBatchIndices(indices, source.size());
     return new DjlObjective(net, source.subset(indices.clone()), runningStatsAdvanced);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>One forward and one backward pass per sample, each sample a one-sample batch. With
+   * train-mode batch norm this is another function than the batch loss's terms: a model of the
+   * spec (whose batch norm is sgdph's own, as the reference backend's) normalises the sample by
+   * its own statistics, so a 1-d batch norm outputs its bias {@code β} whatever its input, as on
+   * the reference backend. DJL's fused {@code BatchNorm} in a user's block refuses a channel with
+   * one value (PyTorch's "Expected more than 1 value per channel when training": a 1-d batch norm,
+   * or a 2-d one on {@code 1×1} feature maps); this fails at the first sample. A 2-d batch norm on
+   * larger feature maps normalises one sample over its spatial positions, and works.
+   *
+   * @throws UnsupportedOperationException naming {@code isolatedSampleGradients}, at the first
+   *     sample, if a train-mode batch norm of the block cannot normalise one sample; {@link
+   *     #perTermGradients()} are the terms of the batch loss
+   */
+  @Override
+  public List<ParameterVector> isolatedSampleGradients() {
+    net.ensureOpen();
+    List<ParameterVector> out = new ArrayList<>(batchSize());
+    try {
+      for (int i = 0; i < batchSize(); i++) {
+        try (DjlCurvature c = subBatch(i).curvature()) {
+          out.add(c.gradient());
+        }
+      }
+    } catch (IllegalArgumentException e) {
+      out.forEach(ParameterVector::close);
+      if (oneValuePerChannel(e)) {
+        throw new UnsupportedOperationException(
+            "isolatedSampleGradients: a train-mode batch norm of the block cannot normalise one"
+                + " sample (a channel with a single value has no batch variance; PyTorch refuses"
+                + " it); a sample's gradient within the batch is perTermGradients()", e);
+      }
+      throw e;
+    } catch (RuntimeException | Error e) {
+      out.forEach(ParameterVector::close);
+      throw e;
+    }
+    return out;
+  }
+
+  /** Whether PyTorch refused a train-mode batch norm over one value per channel. */
+  private static boolean oneValuePerChannel(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      String m = t.getMessage();
+      if (m != null && m.contains("more than 1 value per channel")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @Override

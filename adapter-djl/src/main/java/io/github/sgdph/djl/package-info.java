@@ -12,8 +12,10 @@
  *       Hessian-free steps inside a DJL training loop.
  * </ul>
  *
- * <p>Gradients and Hessian-, Gauss-Newton- and Jacobian-vector products are exact: PyTorch
- * autograd with double backward (Pearlmutter 1994; Schraudolph 2002) through
+ * <p>Gradients, Hessian-, Gauss-Newton-, Jacobian- and transposed-Jacobian-vector products,
+ * {@code ∂L/∂z} and the per-term gradients of a batch loss (one forward pass, exact with
+ * train-mode batch norm) are exact: PyTorch autograd with double backward (Pearlmutter 1994;
+ * Schraudolph 2002) through
  * {@code torch.autograd.grad}, reached from Java through a small TorchScript module, which does
  * not leak where DJL's {@code backward(create_graph=true)} does ({@link
  * io.github.sgdph.djl.DjlCurvature}).

@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Memory stays flat over 1000 curvature products (within 50 MB of process RSS, measured from
  * {@code /proc/self/status} after a warm-up, Java heap growth excluded), on a spec model and on a
- * user's block with a DJL loss. DJL's {@code backward(create_graph=true)} route leaks about
+ * user's block with a DJL loss (there also the per-term gradients of the batch, one backward pass
+ * per sample, every round). DJL's {@code backward(create_graph=true)} route leaks about
  * 3 MB per product on such models (FRAMEWORKS.md); a leaked graph per product here would be
  * hundreds of MB. The loop also forces garbage collections and checks that repeated products
  * stay bit-identical (no graph may read memory Java has freed).
@@ -62,9 +63,14 @@ class LeakTest {
     return (rssKb() * 1024.0 - heap) / (1 << 20);
   }
 
-  /** 1000 products in rounds of 10 per curvature: gradient, 4 HVPs, 3 GGN, 2 JVP, a lossAt. */
-  private static void products(Objective o, ParameterVector v, int count, double[][] firstHv) {
+  /**
+   * 1000 products in rounds of 11 per curvature: gradient, 4 HVPs, 3 GGN, 2 JVP, {@code ∂L/∂z}
+   * and its {@code Jᵀ}, a lossAt; with {@code perTerm} also the per-term gradients.
+   */
+  private static void products(
+      Objective o, ParameterVector v, int count, double[][] firstHv, boolean perTerm) {
     int done = 0;
+    int rounds = 0;
     while (done < count) {
       try (Curvature c = o.curvature(); ParameterVector g = c.gradient()) {
         assertTrue(g.allFinite());
@@ -88,21 +94,28 @@ class LeakTest {
             assertTrue(jv.allFinite());
           }
         }
+        try (Tensor dz = c.outputGradient(); ParameterVector jtdz = c.vjp(dz)) {
+          assertTrue(jtdz.allFinite());
+        }
+        if (perTerm) {
+          List<ParameterVector> terms = c.perTermGradients();
+          terms.forEach(ParameterVector::close);
+        }
         assertTrue(Double.isFinite(o.lossAt(v, 1e-3)));
       }
-      done += 10;
-      if (done % 200 == 0) {
+      done += 11;
+      if (++rounds % 20 == 0) {
         System.gc();
       }
     }
   }
 
-  private static void assertFlat(String what, Objective o, ParameterVector v) {
+  private static void assertFlat(String what, Objective o, ParameterVector v, boolean perTerm) {
     double[][] first = new double[1][];
-    products(o, v, 200, first);
+    products(o, v, 200, first, perTerm);
     double before = offHeapMb();
     long t0 = System.nanoTime();
-    products(o, v, 1000, first);
+    products(o, v, 1000, first, perTerm);
     double ms = (System.nanoTime() - t0) / 1e6;
     double after = offHeapMb();
     LOG.info("{}: off-heap RSS {} MB before and {} MB after 1000 products ({} ms)",
@@ -123,7 +136,7 @@ class LeakTest {
         DType.FLOAT32)) {
       ArrayBatch batch = RandomBatches.forSpec(spec, 64, r);
       try (ParameterVector v = ParameterVector.randomNormal(m.algebra(), m.layout(), r)) {
-        assertFlat("784-128-10 spec MLP", m.objective(batch), v);
+        assertFlat("784-128-10 spec MLP", m.objective(batch), v, false);
       }
     }
   }
@@ -137,7 +150,8 @@ class LeakTest {
               .loss(Loss.softmaxCrossEntropyLoss()).build();
           ParameterVector v = ParameterVector.randomNormal(m.algebra(), m.layout(),
               new SplittableRandom(3))) {
-        assertFlat("user block with batch norm and DJL's loss", m.objective(d[0], d[1]), v);
+        assertFlat("user block with batch norm and DJL's loss", m.objective(d[0], d[1]), v,
+            true);
       }
     }
   }
