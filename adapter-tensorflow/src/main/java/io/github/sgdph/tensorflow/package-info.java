@@ -19,8 +19,11 @@
  *       stay exact twice differentiated in both dtypes.
  * </ul>
  *
- * <p>The gradient, HVP, JVP and GGN subgraphs are added once per model (see {@code
- * CurvatureGraph}); each product is then one {@code Session.run}.
+ * <p>The gradient, HVP, JVP, GGN, {@code Jᵀu} and {@code ∂ℓ/∂z} subgraphs are added once per
+ * model (see {@code CurvatureGraph}); each product is then one {@code Session.run}. Per-term
+ * gradients ({@link io.github.sgdph.tensorflow.TfCurvature#perTermGradients()}) add their own
+ * backward passes on first use and compute a chunk of terms per run from one shared forward
+ * pass, about one backward pass per term.
  *
  * <h2>Where parameters and directions live between runs</h2>
  *
