@@ -151,6 +151,10 @@ public final class ReferenceCurvature implements Curvature {
   public ParameterVector vjp(Tensor u) {
     ensureLive();
     java.util.Objects.requireNonNull(u, "u");
+    if (!(u instanceof ReferenceTensor)) {
+      throw new IllegalArgumentException(
+          "u: a tensor of " + u.algebra().backendName() + ", not of the reference backend");
+    }
     int[] shape = u.shape();
     if (shape.length != 2 || shape[0] != n || shape[1] != net.outputs) {
       throw new IllegalArgumentException(
