@@ -1,5 +1,7 @@
 package io.github.sgdph.dl4j;
 
+import static io.github.sgdph.dl4j.Nd4jArrays.matmul;
+
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -9,14 +11,27 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <p>Derivatives: {@code ∂W = xᵀ g}, {@code ∂b = Σ_rows g}, {@code ∂x = g Wᵀ};
  * {@code R{z} = R{x} W + x V_W + V_b}; and, the map being bilinear in {@code (x, W)},
  * {@code R{∂W} = R{x}ᵀ g + xᵀ R{g}}, {@code R{∂b} = Σ_rows R{g}},
- * {@code R{∂x} = R{g} Wᵀ + g V_Wᵀ}.
+ * {@code R{∂x} = R{g} Wᵀ + g V_Wᵀ}. Every product is one BLAS gemm
+ * ({@link Nd4jArrays#matmul}).
  */
 final class AffineOp extends Op {
   private final boolean bias;
+  /** The memory order of the weight gradients {@code [in, out]} ('c' or 'f'). */
+  private final char gradientOrder;
 
-  AffineOp(String where, boolean bias) {
+  /**
+   * @param gradientOrder the memory order in which to compute the weight gradients
+   *     {@code ∂W} and {@code R{∂W}} ({@code [in, out]}): {@code 'f'} when the weight's block
+   *     is PyTorch's {@code [out, in]} (its row-major memory), {@code 'c'} when it is DL4J's
+   *     {@code [in, out]}
+   */
+  AffineOp(String where, boolean bias, char gradientOrder) {
     super(where);
+    if (gradientOrder != 'c' && gradientOrder != 'f') {
+      throw new IllegalArgumentException("gradientOrder: 'c' or 'f' but was " + gradientOrder);
+    }
     this.bias = bias;
+    this.gradientOrder = gradientOrder;
   }
 
   @Override
@@ -27,22 +42,24 @@ final class AffineOp extends Op {
   @Override
   Node forward(INDArray x, INDArray[] p, boolean keep) {
     INDArray w = p[0];
-    INDArray z = x.mmul(w);
+    INDArray z = matmul(x, w, false, false);
     if (bias) {
       z.addiRowVector(p[1]);
     }
-    return new N(x, w, z);
+    return new N(x, w, z, gradientOrder);
   }
 
   private static final class N extends Node {
     INDArray x;
     INDArray w;
     INDArray z;
+    final char gradientOrder;
 
-    N(INDArray x, INDArray w, INDArray z) {
+    N(INDArray x, INDArray w, INDArray z, char gradientOrder) {
       this.x = x;
       this.w = w;
       this.z = z;
+      this.gradientOrder = gradientOrder;
     }
 
     @Override
@@ -60,21 +77,21 @@ final class AffineOp extends Op {
     @Override
     INDArray backward(INDArray g, boolean[] want, INDArray[] pg, boolean needIn) {
       if (wants(want, 0)) {
-        pg[0] = x.transpose().mmul(g);
+        pg[0] = matmul(x, g, true, false, gradientOrder);
       }
       if (wants(want, 1)) {
         pg[1] = g.sum(true, 0);
       }
-      return needIn ? g.mmul(w.transpose()) : null;
+      return needIn ? matmul(g, w, false, true) : null;
     }
 
     @Override
     RState rForward(INDArray rIn, INDArray[] v) {
       INDArray vw = slot(v, 0);
       INDArray vb = slot(v, 1);
-      INDArray r = rIn == null ? null : rIn.mmul(w);
+      INDArray r = rIn == null ? null : matmul(rIn, w, false, false);
       if (vw != null) {
-        r = Nd4jArrays.addInto(r, x.mmul(vw));
+        r = Nd4jArrays.addInto(r, matmul(x, vw, false, false));
       }
       if (vb != null) {
         if (r == null) {
@@ -91,8 +108,9 @@ final class AffineOp extends Op {
         boolean needIn) {
       INDArray vw = slot(v, 0);
       if (wants(want, 0)) {
-        INDArray a = r.rIn == null ? null : r.rIn.transpose().mmul(g);
-        rpg[0] = rg == null ? a : Nd4jArrays.addInto(a, x.transpose().mmul(rg));
+        INDArray a = r.rIn == null ? null : matmul(r.rIn, g, true, false, gradientOrder);
+        rpg[0] = rg == null
+            ? a : Nd4jArrays.addInto(a, matmul(x, rg, true, false, gradientOrder));
       }
       if (wants(want, 1)) {
         rpg[1] = rg == null ? null : rg.sum(true, 0);
@@ -100,8 +118,8 @@ final class AffineOp extends Op {
       if (!needIn) {
         return null;
       }
-      INDArray a = rg == null ? null : rg.mmul(w.transpose());
-      return vw == null ? a : Nd4jArrays.addInto(a, g.mmul(vw.transpose()));
+      INDArray a = rg == null ? null : matmul(rg, w, false, true);
+      return vw == null ? a : Nd4jArrays.addInto(a, matmul(g, vw, false, true));
     }
   }
 }

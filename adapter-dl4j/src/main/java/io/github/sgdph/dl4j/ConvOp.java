@@ -1,5 +1,7 @@
 package io.github.sgdph.dl4j;
 
+import static io.github.sgdph.dl4j.Nd4jArrays.matmul;
+
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -65,7 +67,7 @@ final class ConvOp extends Op {
       this.o = p[0].size(0);
       this.w2 = p[0].reshape('c', o, c * op.win.size());
       this.cols = columns(x);
-      INDArray z2 = cols.mmul(w2.transpose());
+      INDArray z2 = matmul(cols, w2, false, true);
       if (op.bias) {
         z2.addiRowVector(p[1]);
       }
@@ -119,12 +121,12 @@ final class ConvOp extends Op {
     INDArray backward(INDArray g, boolean[] want, INDArray[] pg, boolean needIn) {
       INDArray gm = g2(g);
       if (wants(want, 0)) {
-        pg[0] = weightShape(gm.transpose().mmul(cols));
+        pg[0] = weightShape(matmul(gm, cols, true, false));
       }
       if (wants(want, 1)) {
         pg[1] = gm.sum(true, 0);
       }
-      return needIn ? fromColumns(gm.mmul(w2)) : null;
+      return needIn ? fromColumns(matmul(gm, w2, false, false)) : null;
     }
 
     @Override
@@ -132,9 +134,10 @@ final class ConvOp extends Op {
       INDArray vw = slot(v, 0);
       INDArray vb = slot(v, 1);
       INDArray rcols = rIn == null ? null : columns(rIn);
-      INDArray r = rcols == null ? null : rcols.mmul(w2.transpose());
+      INDArray r = rcols == null ? null : matmul(rcols, w2, false, true);
       if (vw != null) {
-        r = Nd4jArrays.addInto(r, cols.mmul(vw.reshape('c', o, c * op.win.size()).transpose()));
+        r = Nd4jArrays.addInto(
+            r, matmul(cols, vw.reshape('c', o, c * op.win.size()), false, true));
       }
       if (vb != null) {
         if (r == null) {
@@ -154,9 +157,9 @@ final class ConvOp extends Op {
       INDArray rcols = r.aux;
       INDArray vw = slot(v, 0);
       if (wants(want, 0)) {
-        INDArray a = rgm == null ? null : rgm.transpose().mmul(cols);
+        INDArray a = rgm == null ? null : matmul(rgm, cols, true, false);
         if (rcols != null) {
-          a = Nd4jArrays.addInto(a, gm.transpose().mmul(rcols));
+          a = Nd4jArrays.addInto(a, matmul(gm, rcols, true, false));
         }
         rpg[0] = a == null ? null : weightShape(a);
       }
@@ -166,9 +169,10 @@ final class ConvOp extends Op {
       if (!needIn) {
         return null;
       }
-      INDArray m = rgm == null ? null : rgm.mmul(w2);
+      INDArray m = rgm == null ? null : matmul(rgm, w2, false, false);
       if (vw != null) {
-        m = Nd4jArrays.addInto(m, gm.mmul(vw.reshape('c', o, c * op.win.size())));
+        m = Nd4jArrays.addInto(
+            m, matmul(gm, vw.reshape('c', o, c * op.win.size()), false, false));
       }
       return m == null ? null : fromColumns(m);
     }

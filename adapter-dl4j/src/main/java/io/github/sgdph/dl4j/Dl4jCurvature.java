@@ -4,11 +4,14 @@ import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
 import io.github.sgdph.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Loss, gradient and exact curvature products of a Deeplearning4j network on one batch, at the
@@ -24,7 +27,10 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>{@link #hvp}: R-forward, {@code R{∇_z L} = H_L J v}, then the R-backward pass with every
  *       op's second-order terms gives {@code H v} (Pearlmutter 1994);
  *   <li>{@link #ggnvp}: R-forward, {@code H_L J v}, then the plain backward pass gives
- *       {@code G v = Jᵀ H_L J v} (Schraudolph 2002).
+ *       {@code G v = Jᵀ H_L J v} (Schraudolph 2002);
+ *   <li>{@link #vjp}: the plain backward pass seeded with {@code u} instead of
+ *       {@code ∂L/∂z} ({@link #outputGradient()}) gives {@code Jᵀu}, and
+ *       {@link #perTermGradients()} is one such backward pass per term.
  * </ul>
  * A vector over a {@linkplain ParameterLayout#select sub-layout} is the direction with zeros
  * elsewhere; only its blocks are returned (the diagonal block of the product), and the passes
@@ -119,19 +125,14 @@ final class Dl4jCurvature implements Curvature {
     if (gOut != null) {
       return;
     }
-    boolean[][] want = wantAll();
-    int first = firstTrainable();
     INDArray[] go = new INDArray[nodes.length];
-    INDArray[][] g = new INDArray[nodes.length][];
+    INDArray[][] g;
     try (MemoryWorkspace ws = Scratch.scope()) {
-      INDArray d = eval.gradient();
-      for (int l = nodes.length - 1; l >= first && l >= 0; l--) {
-        go[l] = kept.keep(d);
-        g[l] = want[l] == null ? null : new INDArray[want[l].length];
-        d = nodes[l].backward(go[l], want[l], g[l], l > first);
-        if (g[l] != null) {
-          for (int s = 0; s < g[l].length; s++) {
-            g[l][s] = kept.keep(g[l][s]);
+      g = backwardFrom(eval.gradient(), go);
+      for (INDArray[] slots : g) {
+        if (slots != null) {
+          for (int s = 0; s < slots.length; s++) {
+            slots[s] = kept.keep(slots[s]);
           }
         }
       }
@@ -139,6 +140,50 @@ final class Dl4jCurvature implements Curvature {
     }
     this.gOut = go;
     this.grad = g;
+  }
+
+  /**
+   * The backward pass from {@code seed} (a gradient with respect to the network outputs, not
+   * modified) at this forward pass, down to the first op with trainable parameters, in the
+   * current scope.
+   *
+   * @param go if not null, receives the gradient with respect to every op's output, kept out
+   *     of the scope
+   * @return the gradient of every trainable slot per op and slot (null where the op has none)
+   */
+  private INDArray[][] backwardFrom(INDArray seed, INDArray[] go) {
+    boolean[][] want = wantAll();
+    int first = firstTrainable();
+    INDArray[][] g = new INDArray[nodes.length][];
+    INDArray d = seed;
+    for (int l = nodes.length - 1; l >= first && l >= 0; l--) {
+      if (go != null) {
+        go[l] = kept.keep(d);
+        d = go[l];
+      }
+      g[l] = want[l] == null ? null : new INDArray[want[l].length];
+      d = nodes[l].backward(d, want[l], g[l], l > first);
+    }
+    return g;
+  }
+
+  /** A new vector over the layout from the gradient per op and slot (copied out of any scope). */
+  private ParameterVector vectorOf(INDArray[][] g) {
+    Tensor[] t = new Tensor[core.blocks.size()];
+    try {
+      for (int b = 0; b < t.length; b++) {
+        NetworkPlan.Param p = core.blocks.get(b).param();
+        t[b] = core.blockTensor(b, g[p.op()][p.slot()]);
+      }
+    } catch (RuntimeException | Error e) {
+      for (Tensor x : t) {
+        if (x != null) {
+          x.close();
+        }
+      }
+      throw e;
+    }
+    return ParameterVector.of(core.layout, t);
   }
 
   private int firstTrainable() {
@@ -153,12 +198,114 @@ final class Dl4jCurvature implements Curvature {
   public ParameterVector gradient() {
     ensureLive();
     backward();
-    Tensor[] t = new Tensor[core.blocks.size()];
-    for (int b = 0; b < t.length; b++) {
-      NetworkPlan.Param p = core.blocks.get(b).param();
-      t[b] = core.blockTensor(b, grad[p.op()][p.slot()]);
+    return vectorOf(grad);
+  }
+
+  /** The shape of the network outputs, {@code [n, k]}. */
+  private int[] outputShape() {
+    return new int[] {n, Math.toIntExact(output.size(1))};
+  }
+
+  /**
+   * {@code ∂L/∂z}: the gradient of the mean loss with respect to the network outputs (the
+   * logits for the two cross-entropies, the output activations for squared error), the seed of
+   * {@link #gradient()}'s backward pass. Row {@code i} is {@code (1/n) ∂ℓ_i/∂z_i}, with
+   * {@code ℓ_i} the loss of sample {@code i} as {@link LossHead} defines it (for a loss that is
+   * the mean over all elements, {@code ℓ_i} is the mean over sample {@code i}'s outputs).
+   *
+   * @return a new tensor {@code [n, k]} of this model's dtype, owned by the caller
+   * @throws IllegalStateException if this curvature is stale or closed
+   */
+  @Override
+  public Tensor outputGradient() {
+    ensureLive();
+    try (MemoryWorkspace ws = Scratch.scope()) {
+      return core.algebra.own(Scratch.detach(eval.gradient()), outputShape());
     }
-    return ParameterVector.of(core.layout, t);
+  }
+
+  /**
+   * {@code Jᵀu}: the backward pass of this curvature's forward pass seeded with {@code u}
+   * instead of {@code ∂L/∂z}, over every trainable block. With train-mode batch norm every
+   * sample's outputs depend on the whole batch, and the backward pass carries that dependence.
+   * Costs one backward pass (no forward pass).
+   *
+   * @param u a tensor {@code [n, k]} of the outputs' shape, of this model's backend and dtype;
+   *     not modified
+   * @return a new vector over {@link #layout()}
+   * @throws IllegalArgumentException naming {@code u} if it has another shape, backend or dtype
+   * @throws IllegalStateException if this curvature is stale or closed
+   */
+  @Override
+  public ParameterVector vjp(Tensor u) {
+    ensureLive();
+    Objects.requireNonNull(u, "u");
+    int[] shape = outputShape();
+    if (!Arrays.equals(u.shape(), shape)) {
+      throw new IllegalArgumentException(
+          "u: shape " + Arrays.toString(u.shape()) + " is not the outputs' "
+              + Arrays.toString(shape));
+    }
+    INDArray a = core.arrayOf(u, "u");
+    try (MemoryWorkspace ws = Scratch.scope()) {
+      // a row-major copy of a view or a column-major array: the ops' fast paths
+      INDArray seed = a.ordering() == 'c' && !a.isView() ? a : a.dup('c');
+      return vectorOf(backwardFrom(seed, null));
+    }
+  }
+
+  /**
+   * The per-term gradients {@code g_i = ∂ℓ_i/∂θ} of the batch loss {@code L = (1/n) Σ_i ℓ_i}
+   * at this curvature's forward pass of the whole batch: {@code g_i = Jᵀ u_i} with {@code u_i}
+   * row {@code i} of {@code n ∂L/∂z} and zeros elsewhere. With train-mode batch norm every term
+   * includes its dependence on the batch statistics, and {@code (1/n) Σ_i g_i} is
+   * {@link #gradient()} up to rounding. For a loss that is the mean over all elements (MSE, the
+   * spec's sigmoid binary cross-entropy), {@code ℓ_i} is the mean over sample {@code i}'s
+   * outputs; for DL4J's {@code L2}, {@code XENT} and {@code MCXENT} the sum over them.
+   *
+   * <p>The same values as the interface's default, without its round trips through the host:
+   * one device array holds the seed, and each term writes its row of {@code n ∂L/∂z} into it
+   * and clears it afterwards ({@code O(k)} per term, where the default builds and uploads a
+   * dense {@code n × k} seed per term). Every term costs one backward pass, in its own
+   * workspace scope; the forward pass is this object's.
+   *
+   * @return {@link #batchSize()} new vectors over {@link #layout()}, in sample order; the
+   *     caller closes them
+   * @throws IllegalStateException if this curvature is stale or closed
+   */
+  @Override
+  public List<ParameterVector> perTermGradients() {
+    ensureLive();
+    List<ParameterVector> out = new ArrayList<>(n);
+    INDArray scaled = null;
+    INDArray seed = null;
+    try {
+      try (MemoryWorkspace ws = Scratch.scope()) {
+        scaled = Scratch.detach(eval.gradient().muli(n));
+      }
+      seed = Scratch.detach(Nd4j.zeros(scaled.dataType(), scaled.shape()));
+      for (int i = 0; i < n; i++) {
+        INDArray row = seed.get(NDArrayIndex.point(i), NDArrayIndex.all());
+        row.assign(scaled.get(NDArrayIndex.point(i), NDArrayIndex.all()));
+        try (MemoryWorkspace ws = Scratch.scope()) {
+          out.add(vectorOf(backwardFrom(seed, null)));
+        }
+        row.assign(0);
+      }
+    } catch (RuntimeException | Error e) {
+      out.forEach(ParameterVector::close);
+      throw e;
+    } finally {
+      close(scaled);
+      close(seed);
+    }
+    return out;
+  }
+
+  private static void close(INDArray a) {
+    if (a != null && a.closeable()) {
+      a.close();
+    }
   }
 
   /** The R-forward pass; {@code rs[l]} is null where nothing reaches op l. */

@@ -65,7 +65,7 @@ public final class Dl4jNetworkModel implements CurvatureModel<DataSet> {
   private Dl4jNetworkModel(MultiLayerNetwork net, BatchNormMode mode) {
     this.net = net;
     this.batchNormMode = mode;
-    NetworkPlan plan = NetworkPlan.of(net, i -> mode == BatchNormMode.TRAIN, false);
+    NetworkPlan plan = NetworkPlan.of(net, i -> mode == BatchNormMode.TRAIN, false, false);
     List<ParameterBlock> layoutBlocks = new ArrayList<>();
     List<NetworkCore.Block> blocks = new ArrayList<>();
     for (NetworkPlan.Param p : plan.params) {

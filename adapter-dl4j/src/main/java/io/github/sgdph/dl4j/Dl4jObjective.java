@@ -4,13 +4,16 @@ import io.github.sgdph.curvature.Capabilities;
 import io.github.sgdph.curvature.Objective;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
+import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The mean loss of a Deeplearning4j network on one validated batch (inputs and targets as
  * ND4J arrays of the network's data type). {@link #curvature()} does one forward pass and keeps
  * what the gradient and the products need; {@link #loss()} and {@link #lossAt} are forward
- * passes only. Not thread-safe.
+ * passes only; {@link #perTermGradients()} is one forward pass of the whole batch and one
+ * backward pass per sample ({@link io.github.sgdph.curvature.Curvature#perTermGradients()}).
+ * Not thread-safe.
  */
 public final class Dl4jObjective implements Objective {
   private final NetworkCore core;
@@ -87,6 +90,28 @@ public final class Dl4jObjective implements Objective {
   @Override
   public ParameterVector parameters() {
     return core.parameters();
+  }
+
+  /**
+   * The gradient of each sample evaluated alone, as a one-sample batch ({@link #subBatch}): a
+   * forward and a backward pass per sample. Equal to the {@linkplain #perTermGradients()
+   * per-term gradients} for networks whose samples do not interact.
+   *
+   * <p>With train-mode batch norm this is a different function of the parameters, computed as
+   * such (no exception, as the reference backend): a lone sample is normalised with its own
+   * statistics (variance 0, so {@code (0 + eps)^{-1/2}} scales a zero deviation). Over
+   * {@code [n, F]} inputs (a batch norm after a dense layer) the normalised value is then
+   * exactly 0 and the output of the batch norm its shift {@code β} whatever the input, so every
+   * parameter before the batch norm, and its scale {@code γ}, gets a gradient of exactly zero;
+   * over images the statistics are those of the sample's own pixels, per channel. For the
+   * quantity that averages to the batch gradient, use {@link #perTermGradients()}.
+   *
+   * @return {@link #batchSize()} new vectors over {@link #layout()}, in sample order; the
+   *     caller closes them
+   */
+  @Override
+  public List<ParameterVector> isolatedSampleGradients() {
+    return Objective.super.isolatedSampleGradients();
   }
 
   @Override

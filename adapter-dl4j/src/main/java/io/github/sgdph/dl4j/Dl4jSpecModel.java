@@ -38,7 +38,7 @@ public final class Dl4jSpecModel implements SpecModel {
     this.built = built;
     boolean[] train = built.trainModeBatchNorm();
     NetworkPlan plan =
-        NetworkPlan.of(built.net(), i -> i < train.length && train[i], true);
+        NetworkPlan.of(built.net(), i -> i < train.length && train[i], true, true);
     ParameterLayout layout = spec.layout();
     List<NetworkCore.Block> blocks = new ArrayList<>();
     for (ModelSpec.Entry e : spec.entries()) {

@@ -37,6 +37,31 @@ final class Nd4jArrays {
     return tmp.addi(b);
   }
 
+  /**
+   * {@code op(a) · op(b)}, with {@code op} the transpose where asked, as a new row-major matrix:
+   * one BLAS {@code gemm} on the operands' own memory (transposes are flags, not views). The
+   * same product as {@code a.transpose().mmul(b)}, which ND4J's CPU backend computes several
+   * times slower (measured: 4-5x for {@code [32, 784]ᵀ [32, 256]}, the weight gradient of a
+   * dense layer).
+   */
+  static INDArray matmul(INDArray a, INDArray b, boolean transposeA, boolean transposeB) {
+    return matmul(a, b, transposeA, transposeB, 'c');
+  }
+
+  /**
+   * {@link #matmul(INDArray, INDArray, boolean, boolean)} into a new matrix of the given memory
+   * order ({@code 'c'} row-major, {@code 'f'} column-major): the same BLAS call, so the order
+   * costs nothing here and spares a transposing copy later.
+   */
+  static INDArray matmul(
+      INDArray a, INDArray b, boolean transposeA, boolean transposeB, char order) {
+    long rows = transposeA ? a.size(1) : a.size(0);
+    long cols = transposeB ? b.size(0) : b.size(1);
+    // beta = 0: gemm never reads the uninitialised output
+    INDArray c = Nd4j.createUninitialized(a.dataType(), new long[] {rows, cols}, order);
+    return Nd4j.gemm(a, b, c, transposeA, transposeB, 1.0, 0.0);
+  }
+
   /** Whether every entry is finite. */
   static boolean allFinite(INDArray a) {
     return a.isEmpty() || Nd4jTensor.count(a, false) == 0;

@@ -78,28 +78,37 @@ final class NetworkCore {
     return Arrays.equals(blockArray.shape(), target) ? blockArray : blockArray.reshape('c', target);
   }
 
-  /** A new block-shaped array (owned by the caller) from a network-shaped array of block b. */
+  /**
+   * A new row-major block-shaped array (owned by the caller, in the current workspace if any)
+   * from a network-shaped array of block b: one copy.
+   */
   INDArray toBlock(int b, INDArray networkArray) {
     Block k = blocks.get(b);
-    int[] shape = layout.block(b).shape();
-    INDArray a =
-        k.mapping == Mapping.TRANSPOSE
-            ? networkArray.transpose()
-            : networkArray.reshape('c', Nd4jAlgebra.toLong(shape));
-    return a.dup('c');
+    long[] shape = Nd4jAlgebra.toLong(layout.block(b).shape());
+    if (k.mapping == Mapping.TRANSPOSE) {
+      return networkArray.transpose().dup('c');
+    }
+    INDArray out = Nd4j.createUninitialized(networkArray.dataType(), shape, 'c');
+    // the entries in row-major order, whatever the source's ordering (a reshape of a
+    // column-major array would copy once more)
+    return Arrays.equals(networkArray.shape(), shape)
+        ? out.assign(networkArray)
+        : out.assign(networkArray.reshape('c', shape));
   }
 
   /**
    * A tensor over block b holding a network-shaped array's values (null for zeros), out of any
-   * workspace: the caller owns it.
+   * workspace: the caller owns it. The values are copied once, straight out of the current
+   * scope (not copied in it and then detached).
    */
   Nd4jTensor blockTensor(int b, INDArray networkArray) {
     int[] shape = layout.block(b).shape();
-    if (networkArray == null) {
-      return algebra.own(Scratch.detach(Nd4j.zeros(plan.dataType, Nd4jAlgebra.toLong(shape))),
-          shape);
+    try (MemoryWorkspace out = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+      INDArray a = networkArray == null
+          ? Nd4j.zeros(plan.dataType, Nd4jAlgebra.toLong(shape))
+          : toBlock(b, networkArray);
+      return algebra.own(a, shape);
     }
-    return algebra.own(Scratch.detach(toBlock(b, networkArray)), shape);
   }
 
   /** The array of a tensor of this backend, checked. */

@@ -93,11 +93,17 @@ final class NetworkPlan {
    * @param trainModeBatchNorm whether the batch norm of a layer index uses batch statistics
    * @param bcePerElement whether sigmoid binary cross-entropy is the mean over all elements (the
    *     spec's) rather than DL4J's XENT (sum over outputs, mean over samples)
+   * @param transposedDenseBlocks whether the blocks of dense weights are PyTorch's
+   *     {@code [out, in]} (the spec's) rather than DL4J's {@code [in, out]}: the dense ops then
+   *     compute weight gradients column-major, in the blocks' row-major memory order, so that
+   *     handing one out is a plain copy rather than a transpose
    * @throws UnsupportedLayerException for a layer without an exact R-operator
    * @throws IllegalArgumentException for a network that is not initialised or not float32/64
    */
   static NetworkPlan of(
-      MultiLayerNetwork net, IntPredicate trainModeBatchNorm, boolean bcePerElement) {
+      MultiLayerNetwork net, IntPredicate trainModeBatchNorm, boolean bcePerElement,
+      boolean transposedDenseBlocks) {
+    char gradientOrder = transposedDenseBlocks ? 'f' : 'c';
     if (net.getLayers() == null || net.params() == null) {
       throw new IllegalArgumentException("network: not initialised; call init() first");
     }
@@ -141,11 +147,11 @@ final class NetworkPlan {
         if (d.hasLayerNorm()) {
           throw new UnsupportedLayerException(i, "layer normalisation on " + where);
         }
-        affine(i, where, layer, d.hasBias(), ops, params);
+        affine(i, where, layer, d.hasBias(), gradientOrder, ops, params);
         ops.add(activation(i, where, d.getActivationFn()));
       } else if (k == OutputLayer.class) {
         OutputLayer o = (OutputLayer) lc;
-        affine(i, where, layer, o.hasBias(), ops, params);
+        affine(i, where, layer, o.hasBias(), gradientOrder, ops, params);
         head = head(i, where, o.getActivationFn(), o.getLossFn(), bcePerElement, ops);
         outputSize = o.getNOut();
       } else if (k == LossLayer.class) {
@@ -212,9 +218,10 @@ final class NetworkPlan {
   }
 
   private static void affine(
-      int i, String where, Layer layer, boolean bias, List<Op> ops, List<Param> params) {
+      int i, String where, Layer layer, boolean bias, char gradientOrder, List<Op> ops,
+      List<Param> params) {
     int op = ops.size();
-    ops.add(new AffineOp(where, bias));
+    ops.add(new AffineOp(where, bias, gradientOrder));
     params.add(param(i, layer, "W", op, 0));
     if (bias) {
       params.add(param(i, layer, "b", op, 1));
