@@ -185,56 +185,7 @@ class PerTermGradientsTest {
 
   /** The interface's default per-term gradients, from this curvature's ∂L/∂z and Jᵀu. */
   static List<ParameterVector> viaDefault(Curvature c) {
-    Curvature plain = new Curvature() {
-      @Override
-      public ParameterLayout layout() {
-        return c.layout();
-      }
-
-      @Override
-      public int batchSize() {
-        return c.batchSize();
-      }
-
-      @Override
-      public double loss() {
-        return c.loss();
-      }
-
-      @Override
-      public ParameterVector gradient() {
-        return c.gradient();
-      }
-
-      @Override
-      public ParameterVector hvp(ParameterVector v) {
-        return c.hvp(v);
-      }
-
-      @Override
-      public ParameterVector ggnvp(ParameterVector v) {
-        return c.ggnvp(v);
-      }
-
-      @Override
-      public Tensor jvp(ParameterVector v) {
-        return c.jvp(v);
-      }
-
-      @Override
-      public Tensor outputGradient() {
-        return c.outputGradient();
-      }
-
-      @Override
-      public ParameterVector vjp(Tensor u) {
-        return c.vjp(u);
-      }
-
-      @Override
-      public void close() {}
-    };
-    return plain.perTermGradients();
+    return Curvature.perTermGradientsByVjp(c);
   }
 
   private static DjlSpecModel djl(Case c, List<NamedArray> p, DType t, GradientGraph g) {

@@ -291,56 +291,7 @@ class TfPerTermGradientsTest {
 
   /** The interface's default per-term gradients: one {@link Curvature#vjp} per term. */
   static List<ParameterVector> defaultPerTerm(Curvature c) {
-    Curvature viaVjp = new Curvature() {
-      @Override
-      public ParameterLayout layout() {
-        return c.layout();
-      }
-
-      @Override
-      public int batchSize() {
-        return c.batchSize();
-      }
-
-      @Override
-      public double loss() {
-        return c.loss();
-      }
-
-      @Override
-      public ParameterVector gradient() {
-        return c.gradient();
-      }
-
-      @Override
-      public ParameterVector hvp(ParameterVector v) {
-        return c.hvp(v);
-      }
-
-      @Override
-      public ParameterVector ggnvp(ParameterVector v) {
-        return c.ggnvp(v);
-      }
-
-      @Override
-      public Tensor jvp(ParameterVector v) {
-        return c.jvp(v);
-      }
-
-      @Override
-      public Tensor outputGradient() {
-        return c.outputGradient();
-      }
-
-      @Override
-      public ParameterVector vjp(Tensor u) {
-        return c.vjp(u);
-      }
-
-      @Override
-      public void close() {}
-    };
-    return viaVjp.perTermGradients();
+    return Curvature.perTermGradientsByVjp(c);
   }
 
   @Test

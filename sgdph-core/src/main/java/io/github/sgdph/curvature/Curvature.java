@@ -132,11 +132,26 @@ public interface Curvature extends AutoCloseable {
    *     nor {@link #outputGradient()} and {@link #vjp}
    */
   default List<ParameterVector> perTermGradients() {
-    int n = batchSize();
+    return perTermGradientsByVjp(this);
+  }
+
+  /**
+   * The per-term gradients of {@code c} by the default route: {@code g_i = Jᵀ u_i} ({@link
+   * #vjp}) with {@code u_i} row {@code i} of {@code n ∂L/∂z} ({@link #outputGradient()}) and zeros
+   * elsewhere, one backward pass per term. For backends that override {@link
+   * #perTermGradients()} and want this route as a fallback, and for tests comparing the two.
+   *
+   * @param c the curvature
+   * @return {@code c.batchSize()} new vectors over {@code c.layout()}, in sample order
+   * @throws UnsupportedOperationException naming the backend, if {@code c} implements neither
+   *     {@link #outputGradient()} nor {@link #vjp}
+   */
+  static List<ParameterVector> perTermGradientsByVjp(Curvature c) {
+    int n = c.batchSize();
     double[] d;
     int[] shape;
     TensorAlgebra algebra;
-    try (Tensor dz = outputGradient()) {
+    try (Tensor dz = c.outputGradient()) {
       d = dz.toDoubleArray();
       shape = dz.shape();
       algebra = dz.algebra();
@@ -155,7 +170,7 @@ public interface Curvature extends AutoCloseable {
           seed[j] = n * d[j];
         }
         try (Tensor u = algebra.fromArray(seed, shape)) {
-          out.add(vjp(u));
+          out.add(c.vjp(u));
         }
       }
     } catch (RuntimeException | Error e) {
