@@ -5,8 +5,6 @@ import io.github.sgdph.data.ArrayBatch;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
 import io.github.sgdph.tensor.Tensor;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * Loss, gradient and exact curvature products of a {@link ReferenceModel} on one batch at the
@@ -109,37 +107,6 @@ public final class ReferenceCurvature implements Curvature {
   }
 
   private record Backward(double[][] grad, double[][] gOut) {}
-
-  /**
-   * The per-term gradients {@code g_i = ∂ℓ_i/∂θ} of the batch loss {@code L = (1/n) Σ_i ℓ_i},
-   * in this one forward pass of the whole batch: each term's backward pass is seeded with row
-   * {@code i} of {@code n ∂L/∂z} and zeros elsewhere, so with train-mode batch norm every term
-   * includes its dependence on the batch statistics, and {@code (1/n) Σ_i g_i} is the batch
-   * gradient. One backward pass per term.
-   *
-   * @return {@code n} new vectors over the model's layout, in sample order
-   */
-  @Override
-  public List<ParameterVector> perTermGradients() {
-    ensureLive();
-    double[] d = loss.gradient();
-    int k = d.length / n;
-    List<ParameterVector> out = new ArrayList<>(n);
-    ParameterLayout layout = model.layout();
-    for (int i = 0; i < n; i++) {
-      double[] seed = new double[d.length];
-      for (int j = 0; j < k; j++) {
-        seed[i * k + j] = n * d[i * k + j];
-      }
-      double[][] g = backwardFrom(seed).grad;
-      ReferenceTensor[] t = new ReferenceTensor[g.length];
-      for (int b = 0; b < t.length; b++) {
-        t[b] = ReferenceAlgebra.INSTANCE.wrap(g[b], layout.block(b).shape());
-      }
-      out.add(ParameterVector.of(layout, t));
-    }
-    return out;
-  }
 
   @Override
   public Tensor outputGradient() {

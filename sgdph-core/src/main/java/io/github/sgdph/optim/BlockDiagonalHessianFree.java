@@ -542,13 +542,14 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     String stopReason = null;
     ParameterVector precondDiagonal = null;
     try {
-      if (preconditioner == Preconditioner.MARTENS) {
-        precondDiagonal = martensDiagonal(objective, lambdaStep);
-        NonFiniteException.check(precondDiagonal, "preconditioner (per-term gradients)");
-      }
       Curvature gc = objective.curvature();
       Curvature cc = null;
       try {
+        if (preconditioner == Preconditioner.MARTENS) {
+          // from the gradient batch's own forward pass, not a second one
+          precondDiagonal = martensDiagonal(gc, objective.algebra(), lambdaStep);
+          NonFiniteException.check(precondDiagonal, "preconditioner (per-term gradients)");
+        }
         loss0 = gc.loss();
         g = gc.gradient();
         NonFiniteException.check(loss0, "loss");
@@ -695,10 +696,18 @@ public final class BlockDiagonalHessianFree implements Optimizer {
    * @return a new vector over the objective's layout; the caller closes it
    */
   static ParameterVector martensDiagonal(Objective objective, double lambda) {
-    List<ParameterVector> terms = objective.perTermGradients();
+    try (Curvature c = objective.curvature()) {
+      return martensDiagonal(c, objective.algebra(), lambda);
+    }
+  }
+
+  /** {@link #martensDiagonal(Objective, double)} from an open curvature of the gradient batch. */
+  static ParameterVector martensDiagonal(
+      Curvature curvature, io.github.sgdph.tensor.TensorAlgebra algebra, double lambda) {
+    List<ParameterVector> terms = curvature.perTermGradients();
     ParameterVector sum = null;
     try {
-      sum = ParameterVector.zeros(objective.algebra(), objective.layout());
+      sum = ParameterVector.zeros(algebra, curvature.layout());
       for (ParameterVector gi : terms) {
         sum.axpy(1.0, gi.mul(gi));
       }
