@@ -16,8 +16,9 @@ package io.github.sgdph.reference;
  *       + s P(v_γ g) − s (R x̂ · mean(x̂ u) + x̂ · mean(R x̂ · u))} (the last three terms are
  *       second order).
  * </ul>
- * The statistics couple the samples of a batch. Running statistics are not tracked in train
- * mode.
+ * The statistics couple the samples of a batch. A train-mode layer's running statistics live in
+ * its model ({@link ReferenceModel#updateRunningStatistics}), which evaluates with them
+ * ({@link #forward(double[][], double[], int, boolean)}).
  *
  * <p><b>Eval mode</b> uses the non-trainable running statistics: {@code x̂ = (x − r_μ) s} with
  * {@code s = (r_σ² + ε)^{-1/2}}, an affine map per channel; its only second-order terms are
@@ -134,32 +135,62 @@ final class BatchNormLayer extends Layer {
 
   @Override
   Node forward(double[][] p, double[] x, int n) {
+    return forward(p, x, n, false);
+  }
+
+  /** Whether the layer normalises with batch statistics (train mode). */
+  boolean train() {
+    return train;
+  }
+
+  /**
+   * Each channel's batch mean and biased variance of {@code x} over its {@code M = n·H·W}
+   * values, and {@code M}.
+   *
+   * @return {@code {mean, variance, {M}}}
+   */
+  double[][] batchStatistics(double[] x, int n) {
+    int m = n * spatial;
+    double[] mean = channelSums(x, n);
+    for (int c = 0; c < channels; c++) {
+      mean[c] /= m;
+    }
+    double[] var = new double[channels];
+    for (int b = 0; b < n; b++) {
+      for (int c = 0; c < channels; c++) {
+        int off = b * inSize + c * spatial;
+        double mc = mean[c];
+        double t = 0;
+        for (int q = 0; q < spatial; q++) {
+          double d = x[off + q] - mc;
+          t += d * d;
+        }
+        var[c] += t;
+      }
+    }
+    for (int c = 0; c < channels; c++) {
+      var[c] /= m;
+    }
+    return new double[][] {mean, var, {m}};
+  }
+
+  /**
+   * The forward pass; with {@code running} true, as in evaluation mode: a train-mode layer
+   * normalises with the running statistics in {@code p[2]} and {@code p[3]} instead of the batch
+   * statistics.
+   */
+  Node forward(double[][] p, double[] x, int n, boolean running) {
+    boolean batchStats = train && !running;
     double[] gamma = p[0];
     double[] beta = p[1];
     double[] mean;
     double[] s = new double[channels];
     double[] xhat = new double[x.length];
-    if (train) {
-      int m = n * spatial;
-      mean = channelSums(x, n);
+    if (batchStats) {
+      double[][] st = batchStatistics(x, n);
+      mean = st[0];
       for (int c = 0; c < channels; c++) {
-        mean[c] /= m;
-      }
-      double[] var = new double[channels];
-      for (int b = 0; b < n; b++) {
-        for (int c = 0; c < channels; c++) {
-          int off = b * inSize + c * spatial;
-          double mc = mean[c];
-          double t = 0;
-          for (int q = 0; q < spatial; q++) {
-            double d = x[off + q] - mc;
-            t += d * d;
-          }
-          var[c] += t;
-        }
-      }
-      for (int c = 0; c < channels; c++) {
-        s[c] = 1.0 / Math.sqrt(var[c] / m + eps);
+        s[c] = 1.0 / Math.sqrt(st[1][c] + eps);
       }
     } else {
       mean = p[2];
@@ -182,7 +213,9 @@ final class BatchNormLayer extends Layer {
         }
       }
     }
-    return train ? new TrainNode(x, y, n, gamma, s, xhat) : new EvalNode(x, y, n, gamma, s, xhat);
+    return batchStats
+        ? new TrainNode(x, y, n, gamma, s, xhat)
+        : new EvalNode(x, y, n, gamma, s, xhat);
   }
 
   private static final class TrainRState extends RState {

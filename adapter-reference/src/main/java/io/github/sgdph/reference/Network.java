@@ -134,6 +134,27 @@ final class Network {
   }
 
   /** The first layer that has trainable parameters (layers.length if none). */
+  /**
+   * The forward pass in evaluation mode: train-mode batch norms normalise with {@code
+   * running[l]} ({@code {mean, variance}} of layer {@code l}) instead of batch statistics.
+   */
+  Layer.Node[] forwardEval(double[][] entries, double[][][] running, double[] x, int n) {
+    Layer.Node[] nodes = new Layer.Node[layers.length];
+    double[] a = x;
+    for (int l = 0; l < layers.length; l++) {
+      if (layers[l] instanceof BatchNormLayer bn && bn.train()) {
+        double[][] p = slots(entries, l);
+        p[RUNNING_MEAN] = running[l][0];
+        p[RUNNING_VAR] = running[l][1];
+        nodes[l] = bn.forward(p, a, n, true);
+      } else {
+        nodes[l] = layers[l].forward(slots(entries, l), a, n);
+      }
+      a = nodes[l].out;
+    }
+    return nodes;
+  }
+
   int firstTrainableLayer() {
     int m = layers.length;
     for (int l : blockLayer) {

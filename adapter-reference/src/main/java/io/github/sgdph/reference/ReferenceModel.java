@@ -37,6 +37,8 @@ public final class ReferenceModel implements SpecModel {
   private final Network net;
   private final ParameterLayout layout;
   private final double[][] values;
+  /** {@code running[l] = {mean, variance}} of each train-mode batch norm {@code l}, else null. */
+  private final double[][][] running;
   private long version;
   private boolean closed;
 
@@ -49,6 +51,8 @@ public final class ReferenceModel implements SpecModel {
     for (int i = 0; i < values.length; i++) {
       values[i] = parameters.get(i).values();
     }
+    this.running = new double[spec.layers().size()][][];
+    storeRunningStatistics(spec.initialRunningStatistics());
   }
 
   @Override
@@ -106,6 +110,85 @@ public final class ReferenceModel implements SpecModel {
     ensureOpen();
     CaseFile.validateBatch(spec, batch, "batch");
     return evaluate(values, batch).sampleLosses();
+  }
+
+  @Override
+  public double[] predict(ArrayBatch batch) {
+    ensureOpen();
+    Objects.requireNonNull(batch, "batch");
+    CaseFile.validateBatch(spec, batch, "batch");
+    Layer.Node[] nodes = net.forwardEval(values, running, batch.xView(), batch.size());
+    return nodes[nodes.length - 1].out.clone();
+  }
+
+  @Override
+  public List<NamedArray> runningStatistics() {
+    ensureOpen();
+    List<NamedArray> out = new ArrayList<>();
+    for (ModelSpec.Entry e : spec.runningStatistics()) {
+      double[][] r = running[e.layerIndex()];
+      double[] v = e.name().endsWith(".running_mean") ? r[0] : r[1];
+      out.add(new NamedArray(e.name(), e.shape(), v.clone(), false));
+    }
+    return out;
+  }
+
+  @Override
+  public void setRunningStatistics(List<NamedArray> stats) {
+    ensureOpen();
+    spec.validateRunningStatistics(stats);
+    storeRunningStatistics(stats);
+  }
+
+  private void storeRunningStatistics(List<NamedArray> stats) {
+    List<ModelSpec.Entry> entries = spec.runningStatistics();
+    for (int i = 0; i < entries.size(); i++) {
+      int l = entries.get(i).layerIndex();
+      if (running[l] == null) {
+        running[l] = new double[2][];
+      }
+      running[l][entries.get(i).name().endsWith(".running_mean") ? 0 : 1] =
+          stats.get(i).values();
+    }
+  }
+
+  /**
+   * Folds the batch statistics of {@code batch} at the current parameters into the running
+   * statistics ({@link io.github.sgdph.curvature.Objective#updateRunningStatistics()}).
+   */
+  void updateRunningStatistics(ArrayBatch batch) {
+    ensureOpen();
+    if (spec.runningStatistics().isEmpty()) {
+      return;
+    }
+    Layer.Node[] nodes = net.forward(values, batch.xView(), batch.size());
+    double[][][] next = new double[running.length][][];
+    for (int l = 0; l < running.length; l++) {
+      if (running[l] == null) {
+        continue;
+      }
+      BatchNormLayer bn = (BatchNormLayer) net.layers[l];
+      double[][] st = bn.batchStatistics(nodes[l].in, batch.size());
+      int m = (int) st[2][0];
+      if (m < 2) {
+        throw new IllegalArgumentException(
+            "batch: layer " + l + " (batchnorm) sees one value per channel; the running"
+                + " variance needs at least two (use a batch of at least 2 samples)");
+      }
+      double mom = ((io.github.sgdph.model.LayerSpec.BatchNorm) spec.layers().get(l)).momentum();
+      double[] mean = running[l][0].clone();
+      double[] var = running[l][1].clone();
+      for (int c = 0; c < mean.length; c++) {
+        mean[c] = (1 - mom) * mean[c] + mom * st[0][c];
+        var[c] = (1 - mom) * var[c] + mom * st[1][c] * m / (m - 1.0);
+      }
+      next[l] = new double[][] {mean, var};
+    }
+    for (int l = 0; l < running.length; l++) {
+      if (next[l] != null) {
+        running[l] = next[l];
+      }
+    }
   }
 
   @Override

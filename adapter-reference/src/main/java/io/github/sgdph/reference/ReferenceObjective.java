@@ -73,6 +73,11 @@ public final class ReferenceObjective implements Objective {
   }
 
   @Override
+  public void updateRunningStatistics() {
+    model.updateRunningStatistics(batch);
+  }
+
+  @Override
   public ParameterVector parameters() {
     return model.parameters();
   }

@@ -852,6 +852,201 @@ public abstract class CurvatureConformanceKit {
    * products that have no finite-difference test (Gv, Jv). Skipped in float64, where the
    * products meet finite differences at 1e-7 and the reference at 1e-9.
    */
+  /**
+   * Evaluation mode and running statistics (what training and evaluation need): predictions with
+   * running statistics equal the loss of the eval-mode twin on the reference, running statistics
+   * follow PyTorch's update, evaluation is per sample, and bad statistics are refused.
+   */
+  @Nested
+  @DisplayName("evaluation mode and running statistics")
+  class EvaluationMode {
+
+    /** Two running-statistics updates with a parameter step between them, on the first batch. */
+    private void train(SpecModel model, Objective objective, ParameterVector d) {
+      objective.updateRunningStatistics();
+      objective.applyUpdate(d, 0.5);
+      objective.updateRunningStatistics();
+    }
+
+    private ParameterVector on(SpecModel m, ParameterVector v) {
+      return ParameterVector.fromArray(m.algebra(), m.layout(), v.toDoubleArray());
+    }
+
+    /** The eval-mode twin of a model: its train-mode batch norms in eval mode, with its stats. */
+    private SpecModel evalTwin(SpecModel m) {
+      List<LayerSpec> layers = new ArrayList<>();
+      for (LayerSpec l : m.spec().layers()) {
+        layers.add(l instanceof LayerSpec.BatchNorm b && b.mode() == LayerSpec.Mode.TRAIN
+            ? new LayerSpec.BatchNorm(b.features(), b.eps(), b.momentum(), LayerSpec.Mode.EVAL)
+            : l);
+      }
+      io.github.sgdph.model.ModelSpec twin =
+          new io.github.sgdph.model.ModelSpec(m.spec().inputShape(), layers, m.spec().loss());
+      Map<String, NamedArray> byName = new java.util.HashMap<>();
+      for (NamedArray a : m.exportParameters()) {
+        byName.put(a.name(), a);
+      }
+      for (NamedArray a : m.runningStatistics()) {
+        byName.put(a.name(), a);
+      }
+      List<NamedArray> params = new ArrayList<>();
+      for (io.github.sgdph.model.ModelSpec.Entry e : twin.entries()) {
+        NamedArray a = byName.get(e.name());
+        params.add(new NamedArray(e.name(), e.shape(), a.values(), e.trainable()));
+      }
+      return referenceBackend().build(twin, params, DType.FLOAT64);
+    }
+
+    private double hostLoss(SpecModel m, double[] z, ArrayBatch b) {
+      int k = m.spec().outputShape()[0];
+      double sum = 0;
+      for (int i = 0; i < b.size(); i++) {
+        sum += m.spec().loss().sampleLoss(z, b.yView(), k, i);
+      }
+      return sum / b.size();
+    }
+
+    @TestFactory
+    Stream<DynamicTest> required_predictionsAreTheEvalModeTwinsOutputs() {
+      return perCase(
+          s -> {
+            try (ParameterVector d = s.random(61)) {
+              train(s.model, s.objective, d);
+            }
+            ArrayBatch b = s.c.batches().get(0);
+            double[] z = s.model.predict(b);
+            int k = s.model.spec().outputShape()[0];
+            assertEquals(b.size() * k, z.length, s.name + ": predict's length");
+            try (SpecModel twin = evalTwin(s.model)) {
+              double[] e = twin.predict(b);
+              double err = TrajectoryComparison.relative(z, e);
+              assertTrue(err <= s.tol.reference(),
+                  s.name + ": predictions deviate " + err + " from the eval-mode twin's");
+              assertClose(twin.objective(b).loss(), hostLoss(s.model, z, b), s.tol.reference(),
+                  s.name + ": the loss of the predictions");
+            }
+          });
+    }
+
+    @TestFactory
+    Stream<DynamicTest> required_runningStatisticsFollowPyTorchsUpdate() {
+      return perCase(
+          s -> {
+            io.github.sgdph.model.ModelSpec spec = s.model.spec();
+            assertStats(spec.initialRunningStatistics(), s.model.runningStatistics(), 0,
+                s.name + ": a fresh model's running statistics");
+            try (SpecModel ref =
+                    referenceBackend().build(spec, s.model.exportParameters(), DType.FLOAT64);
+                ParameterVector d = s.random(62);
+                ParameterVector dr = on(ref, d)) {
+              train(s.model, s.objective, d);
+              train(ref, ref.objective(s.c.batches().get(0)), dr);
+              assertStats(ref.runningStatistics(), s.model.runningStatistics(),
+                  s.tol.reference(), s.name + ": running statistics after two updates");
+            }
+          });
+    }
+
+    private void assertStats(List<NamedArray> e, List<NamedArray> a, double tol, String what) {
+      assertEquals(e.size(), a.size(), what + ": entries");
+      for (int i = 0; i < e.size(); i++) {
+        assertEquals(e.get(i).name(), a.get(i).name(), what + ": entry " + i);
+        double err = TrajectoryComparison.relative(a.get(i).values(), e.get(i).values());
+        assertTrue(err <= tol, what + ": " + e.get(i).name() + " deviates " + err + " > " + tol);
+      }
+    }
+
+    @TestFactory
+    Stream<DynamicTest> required_evaluationIsPerSample() {
+      return perCase(
+          s -> {
+            try (ParameterVector d = s.random(63)) {
+              train(s.model, s.objective, d);
+            }
+            ArrayBatch b = s.c.batches().get(0);
+            Assumptions.assumeTrue(b.size() >= 3, "batch of fewer than 3 samples");
+            int k = s.model.spec().outputShape()[0];
+            double[] all = s.model.predict(b);
+            double[] two = s.model.predict(b.subset(b.size() - 1, 1));
+            double[] expected = new double[2 * k];
+            System.arraycopy(all, (b.size() - 1) * k, expected, 0, k);
+            System.arraycopy(all, k, expected, k, k);
+            double err = TrajectoryComparison.relative(two, expected);
+            assertTrue(err <= s.tol.reference(),
+                s.name + ": a sample's prediction depends on the batch (" + err + ")");
+          });
+    }
+
+    @TestFactory
+    Stream<DynamicTest> required_updatingStatisticsLeavesParametersAndLossAlone() {
+      return perCase(
+          s -> {
+            double before = s.objective.loss();
+            try (ParameterVector p = s.model.parameters()) {
+              s.objective.updateRunningStatistics();
+              try (ParameterVector q = s.model.parameters()) {
+                assertTrue(Arrays.equals(p.toDoubleArray(), q.toDoubleArray()),
+                    s.name + ": updateRunningStatistics changed the parameters");
+              }
+            }
+            assertClose(before, s.objective.loss(), s.tol.symmetry(), s.name + ": loss");
+          });
+    }
+
+    @TestFactory
+    Stream<DynamicTest> required_setRunningStatisticsRoundTripsAndRefusesBadValues() {
+      return perCase(
+          s -> {
+            List<NamedArray> init = s.model.spec().initialRunningStatistics();
+            Assumptions.assumeFalse(init.isEmpty(), "no train-mode batch norm");
+            List<NamedArray> mine = new ArrayList<>();
+            for (NamedArray a : init) {
+              double[] v = a.values();
+              for (int j = 0; j < v.length; j++) {
+                v[j] = a.name().endsWith(".running_var") ? 0.5 + 0.125 * (j % 5) : -0.25 * j;
+              }
+              mine.add(new NamedArray(a.name(), a.shape(), v, false));
+            }
+            s.model.setRunningStatistics(mine);
+            assertStats(mine, s.model.runningStatistics(), 0, s.name + ": round trip");
+            List<NamedArray> bad = new ArrayList<>(mine);
+            NamedArray last = bad.get(bad.size() - 1);
+            double[] v = last.values();
+            v[0] = -1;
+            bad.set(bad.size() - 1, new NamedArray(last.name(), last.shape(), v, false));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> s.model.setRunningStatistics(bad));
+            assertTrue(e.getMessage().contains(last.name()), e.getMessage());
+            assertThrows(IllegalArgumentException.class,
+                () -> s.model.setRunningStatistics(mine.subList(1, mine.size())));
+            assertStats(mine, s.model.runningStatistics(), 0,
+                s.name + ": statistics after refused values");
+          });
+    }
+
+    @TestFactory
+    Stream<DynamicTest> required_oneValuePerChannelIsRefusedAndStatisticsStayUntouched() {
+      return perCase(
+          s -> {
+            boolean oneD = false;
+            io.github.sgdph.model.ModelSpec spec = s.model.spec();
+            for (int l = 0; l < spec.layers().size(); l++) {
+              if (spec.layers().get(l) instanceof LayerSpec.BatchNorm b
+                  && b.mode() == LayerSpec.Mode.TRAIN && spec.shapeBefore(l).length == 1) {
+                oneD = true;
+              }
+            }
+            Assumptions.assumeTrue(oneD, "no train-mode batch norm on [F] inputs");
+            List<NamedArray> before = s.model.runningStatistics();
+            Objective one = s.objective.subBatch(0);
+            IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, one::updateRunningStatistics);
+            assertTrue(e.getMessage().contains("batch"), e.getMessage());
+            assertStats(before, s.model.runningStatistics(), 0, s.name + ": statistics");
+          });
+    }
+  }
+
   @Nested
   @DisplayName("float32 rounding")
   class Float32Rounding {

@@ -97,6 +97,30 @@ public interface Objective {
   Objective subBatch(int... indices);
 
   /**
+   * Folds this objective's batch statistics, at the model's current parameters, into the model's
+   * running statistics, as one training-mode forward pass of PyTorch's {@code BatchNorm} does:
+   * for every train-mode batch norm, {@code running_mean ← (1 − m) running_mean + m μ_B} and
+   * {@code running_var ← (1 − m) running_var + m σ²_B M/(M − 1)}, with {@code m} the layer's
+   * momentum, {@code μ_B} and {@code σ²_B} the batch mean and (biased) variance of each channel
+   * over its {@code M = N·H·W} values — the running variance is the unbiased estimate, as
+   * PyTorch's. A training loop calls it once per step, before the optimizer's step on this
+   * objective (PyTorch updates them in the step's forward pass, at the step's starting
+   * parameters); line searches and curvature products never update them. The trainable
+   * parameters and this objective's loss are unchanged.
+   *
+   * <p>The default refuses: a backend that tracks running statistics overrides it (a model
+   * without train-mode batch norm has nothing to update, and its backends may return at once).
+   *
+   * @throws IllegalArgumentException if a channel has a single value in the batch ({@code M =
+   *     1}), whose unbiased variance is undefined
+   * @throws UnsupportedOperationException if the backend does not track running statistics
+   */
+  default void updateRunningStatistics() {
+    throw new UnsupportedOperationException(
+        getClass().getName() + ": running statistics are not tracked");
+  }
+
+  /**
    * The per-term gradients {@code g_i = ∂ℓ_i/∂θ} of this batch's loss {@code L = (1/n) Σ_i ℓ_i},
    * in one forward pass of the whole batch ({@link Curvature#perTermGradients()}): with
    * train-mode batch norm each term depends on the batch statistics, and {@code (1/n) Σ_i g_i}

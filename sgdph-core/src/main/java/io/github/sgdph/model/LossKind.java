@@ -47,4 +47,126 @@ public enum LossKind {
         "loss: unknown '" + name + "'; expected one of softmax_cross_entropy, mse, "
             + "sigmoid_binary_cross_entropy");
   }
+
+  /**
+   * One sample's loss, computed on the host in double precision from the network's outputs: the
+   * term {@code ℓ_i} whose mean over the batch is the model's loss — {@code logsumexp(z_i) −
+   * z_{i,y_i}} (softmax cross-entropy, integer labels), {@code mean_j (z_ij − y_ij)²} (MSE),
+   * {@code mean_j max(z_ij, 0) − z_ij y_ij + log1p(e^{−|z_ij|})} (sigmoid binary
+   * cross-entropy).
+   *
+   * @param z outputs {@code [n, k]}, row-major
+   * @param y labels: {@code [n]} class indices for softmax cross-entropy, else {@code [n, k]}
+   * @param k outputs per sample
+   * @param i the sample
+   * @return {@code ℓ_i}
+   * @throws IllegalArgumentException if a class label is not an integer in {@code [0, k)}
+   */
+  public double sampleLoss(double[] z, double[] y, int k, int i) {
+    int o = i * k;
+    switch (this) {
+      case SOFTMAX_CROSS_ENTROPY -> {
+        int label = classLabel(y[i], k, i);
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < k; j++) {
+          max = Math.max(max, z[o + j]);
+        }
+        double sum = 0;
+        for (int j = 0; j < k; j++) {
+          sum += Math.exp(z[o + j] - max);
+        }
+        return max + Math.log(sum) - z[o + label];
+      }
+      case MSE -> {
+        double t = 0;
+        for (int j = 0; j < k; j++) {
+          double d = z[o + j] - y[o + j];
+          t += d * d;
+        }
+        return t / k;
+      }
+      default -> {
+        double t = 0;
+        for (int j = 0; j < k; j++) {
+          double v = z[o + j];
+          t += Math.max(v, 0.0) - v * y[o + j] + Math.log1p(Math.exp(-Math.abs(v)));
+        }
+        return t / k;
+      }
+    }
+  }
+
+  /**
+   * Whether the loss classifies, so that an accuracy is defined: softmax cross-entropy (the
+   * most probable class against the label) and sigmoid binary cross-entropy (each output's sign
+   * against its 0/1 target); MSE does not.
+   *
+   * @return true for the cross-entropies
+   */
+  public boolean classifies() {
+    return this != MSE;
+  }
+
+  /**
+   * How many of a sample's predictions are right, and out of how many: for softmax
+   * cross-entropy 1 of 1 if the largest output (the first, on ties) is the label's; for sigmoid
+   * binary cross-entropy each output {@code z_ij} is right when {@code z_ij > 0} equals {@code
+   * y_ij > 0.5}, out of {@code k}.
+   *
+   * @param z outputs {@code [n, k]}, row-major
+   * @param y labels as for {@link #sampleLoss}
+   * @param k outputs per sample
+   * @param i the sample
+   * @return the number of right predictions (out of 1 or {@code k}, see {@link
+   *     #predictionsPerSample})
+   * @throws IllegalStateException for MSE, which does not classify
+   */
+  public int correct(double[] z, double[] y, int k, int i) {
+    int o = i * k;
+    switch (this) {
+      case SOFTMAX_CROSS_ENTROPY -> {
+        int label = classLabel(y[i], k, i);
+        int best = 0;
+        for (int j = 1; j < k; j++) {
+          if (z[o + j] > z[o + best]) {
+            best = j;
+          }
+        }
+        return best == label ? 1 : 0;
+      }
+      case SIGMOID_BINARY_CROSS_ENTROPY -> {
+        int c = 0;
+        for (int j = 0; j < k; j++) {
+          if ((z[o + j] > 0) == (y[o + j] > 0.5)) {
+            c++;
+          }
+        }
+        return c;
+      }
+      default -> throw new IllegalStateException("loss: mse does not classify (no accuracy)");
+    }
+  }
+
+  /**
+   * The number of predictions {@link #correct} judges per sample.
+   *
+   * @param k outputs per sample
+   * @return 1 for softmax cross-entropy, {@code k} for sigmoid binary cross-entropy, 0 for MSE
+   */
+  public int predictionsPerSample(int k) {
+    return switch (this) {
+      case SOFTMAX_CROSS_ENTROPY -> 1;
+      case SIGMOID_BINARY_CROSS_ENTROPY -> k;
+      default -> 0;
+    };
+  }
+
+  private static int classLabel(double y, int k, int i) {
+    int label = (int) y;
+    if (label != y || label < 0 || label >= k) {
+      throw new IllegalArgumentException(
+          "y[" + i + "]: a class label must be an integer in [0, " + k + ") but is " + y);
+    }
+    return label;
+  }
 }

@@ -2,6 +2,7 @@ package io.github.sgdph.model;
 
 import io.github.sgdph.param.ParameterBlock;
 import io.github.sgdph.param.ParameterLayout;
+import io.github.sgdph.tensor.Shapes;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -23,6 +24,7 @@ public final class ModelSpec {
   private final LossKind loss;
   private final List<int[]> shapes; // shapes.get(i) = input of layer i; last = output
   private final List<Entry> entries;
+  private final List<Entry> runningStatistics;
 
   /**
    * The expected shape and role of one parameter entry.
@@ -115,6 +117,14 @@ public final class ModelSpec {
     }
     this.shapes = Collections.unmodifiableList(s);
     this.entries = List.copyOf(e);
+    List<Entry> r = new ArrayList<>();
+    for (int i = 0; i < layers.size(); i++) {
+      if (layers.get(i) instanceof LayerSpec.BatchNorm b && b.mode() == LayerSpec.Mode.TRAIN) {
+        r.add(new Entry(i + ".running_mean", new int[] {b.features()}, false, i));
+        r.add(new Entry(i + ".running_var", new int[] {b.features()}, false, i));
+      }
+    }
+    this.runningStatistics = List.copyOf(r);
   }
 
   private static void addEntries(int i, LayerSpec l, List<Entry> e) {
@@ -212,6 +222,39 @@ public final class ModelSpec {
   }
 
   /**
+   * The running statistics a model tracks while it trains: {@code running_mean} and
+   * {@code running_var} of every <em>train-mode</em> batch norm, which normalises with batch
+   * statistics but, as PyTorch's {@code BatchNorm} in {@code train()} mode, keeps exponential
+   * moving averages of them for evaluation ({@link SpecModel#predict}). They are model state,
+   * not case-file parameters (an eval-mode batch norm's running statistics are
+   * {@linkplain #entries() entries} instead, fixed while training).
+   *
+   * @return an unmodifiable list, in layer order, mean before variance; empty without
+   *     train-mode batch norm
+   */
+  public List<Entry> runningStatistics() {
+    return runningStatistics;
+  }
+
+  /**
+   * The running statistics of a freshly built model, as PyTorch initialises them: means 0,
+   * variances 1.
+   *
+   * @return new arrays, one per {@link #runningStatistics()} entry
+   */
+  public List<NamedArray> initialRunningStatistics() {
+    List<NamedArray> out = new ArrayList<>(runningStatistics.size());
+    for (Entry e : runningStatistics) {
+      double[] v = new double[Shapes.size(e.shape())];
+      if (e.name().endsWith(".running_var")) {
+        Arrays.fill(v, 1.0);
+      }
+      out.add(new NamedArray(e.name(), e.shape(), v, false));
+    }
+    return out;
+  }
+
+  /**
    * Checks that {@code params} are exactly this spec's entries (names, order, shapes,
    * trainable flags) and have finite values.
    *
@@ -219,16 +262,33 @@ public final class ModelSpec {
    * @throws IllegalArgumentException naming the first offending entry ({@code parameters[i]})
    */
   public void validateParameters(List<NamedArray> params) {
-    if (params.size() != entries.size()) {
-      List<String> names = entries.stream().map(Entry::name).toList();
+    validate(entries, params, "parameters");
+  }
+
+  /**
+   * Checks that {@code stats} are exactly this spec's {@linkplain #runningStatistics() running
+   * statistics} (names, order, shapes), finite, with non-negative variances.
+   *
+   * @param stats running statistics, e.g. from a checkpoint
+   * @throws IllegalArgumentException naming the first offending entry ({@code
+   *     runningStatistics[i]})
+   */
+  public void validateRunningStatistics(List<NamedArray> stats) {
+    validate(runningStatistics, stats, "runningStatistics");
+  }
+
+  private static void validate(List<Entry> expected, List<NamedArray> params, String what) {
+    Objects.requireNonNull(params, what);
+    if (params.size() != expected.size()) {
+      List<String> names = expected.stream().map(Entry::name).toList();
       throw new IllegalArgumentException(
-          "parameters: the model has " + entries.size() + " entries " + names + " but "
+          what + ": the model has " + expected.size() + " entries " + names + " but "
               + params.size() + " were given");
     }
     for (int i = 0; i < params.size(); i++) {
-      Entry e = entries.get(i);
+      Entry e = expected.get(i);
       NamedArray p = params.get(i);
-      String where = "parameters[" + i + "] (" + p.name() + ")";
+      String where = what + "[" + i + "] (" + p.name() + ")";
       if (!e.name().equals(p.name())) {
         throw new IllegalArgumentException(where + ": expected the entry '" + e.name() + "'");
       }
