@@ -175,6 +175,11 @@ public final class ReferenceModel implements SpecModel {
             "batch: layer " + l + " (batchnorm) sees one value per channel; the running"
                 + " variance needs at least two (use a batch of at least 2 samples)");
       }
+      if (!Kernels.allFinite(st[0]) || !Kernels.allFinite(st[1])) {
+        throw new ArithmeticException(
+            "batch: layer " + l + " (batchnorm) has non-finite batch statistics; the running"
+                + " statistics are left as they were");
+      }
       double mom = ((io.github.sgdph.model.LayerSpec.BatchNorm) spec.layers().get(l)).momentum();
       double[] mean = running[l][0].clone();
       double[] var = running[l][1].clone();

@@ -112,7 +112,8 @@ public interface Objective {
    * without train-mode batch norm has nothing to update, and its backends may return at once).
    *
    * @throws IllegalArgumentException if a channel has a single value in the batch ({@code M =
-   *     1}), whose unbiased variance is undefined
+   *     1}), whose unbiased variance is undefined; nothing changes
+   * @throws ArithmeticException if a batch statistic is not finite; nothing changes
    * @throws UnsupportedOperationException if the backend does not track running statistics
    */
   default void updateRunningStatistics() {
