@@ -198,6 +198,28 @@ public final class CaseJson {
   // ------------------------------------------------------------------ writing: public API
 
   /**
+   * A model spec from JSON: the {@code model} object of a case file ({@code input_shape},
+   * {@code layers}, {@code loss}), on its own.
+   *
+   * @param json the text
+   * @return the spec
+   * @throws CaseFormatException naming the field that is missing or wrong
+   */
+  public static ModelSpec readModel(String json) {
+    return model(Members.of(Json.parse(json), "", "a model", MODEL_FIELDS));
+  }
+
+  /**
+   * The JSON text of a model spec (a case file's {@code model} object), ending with a newline.
+   *
+   * @param m the spec
+   * @return text that {@link #readModel(String)} reads back as an equal spec
+   */
+  public static String toJson(ModelSpec m) {
+    return JsonWriter.write(modelTree(m));
+  }
+
+  /**
    * The JSON text of a case, ending with a newline.
    *
    * @param c the case
