@@ -14,7 +14,9 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Second-order optimizers and curvature tools for Java deep learning.",
-    subcommands = {ReplayCommand.class, GenerateCasesCommand.class, AnalyzeCommand.class})
+    subcommands = {
+      ReplayCommand.class, GenerateCasesCommand.class, AnalyzeCommand.class, TrainCommand.class
+    })
 public final class Main implements Runnable {
 
   /** Exit code when a replay deviates beyond the tolerance. */

@@ -1,0 +1,106 @@
+package io.github.sgdph.model;
+
+import io.github.sgdph.model.LayerSpec.ActivationKind;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The networks {@code sgdph train} and the benchmarks know by name, for 28×28 grey images in 10
+ * classes (Fashion-MNIST): every batch norm in train mode with PyTorch's defaults (ε 10⁻⁵,
+ * momentum 0.1).
+ */
+public enum BuiltInModels {
+  /** 784-256-256-10: dense → batch norm → ReLU twice, then dense 10; softmax cross-entropy. */
+  MLP {
+    @Override
+    public ModelSpec spec() {
+      return new ModelSpec(new int[] {784},
+          List.of(new LayerSpec.Dense(784, 256, true), batchNorm(256), relu(),
+              new LayerSpec.Dense(256, 256, true), batchNorm(256), relu(),
+              new LayerSpec.Dense(256, 10, true)),
+          LossKind.SOFTMAX_CROSS_ENTROPY);
+    }
+  },
+  /**
+   * A small batch-norm CNN on {@code [1, 28, 28]}: [3×3 conv, 32 channels, padding 1 → batch
+   * norm → ReLU → 2×2 max-pool], the same with 64 channels, flatten, dense 10; softmax
+   * cross-entropy.
+   */
+  CNN {
+    @Override
+    public ModelSpec spec() {
+      return new ModelSpec(new int[] {1, 28, 28},
+          List.of(new LayerSpec.Conv2d(1, 32, 3, 3, 1, 1, 1, 1, true), batchNorm(32), relu(),
+              maxPool(),
+              new LayerSpec.Conv2d(32, 64, 3, 3, 1, 1, 1, 1, true), batchNorm(64), relu(),
+              maxPool(),
+              new LayerSpec.Flatten(), new LayerSpec.Dense(64 * 7 * 7, 10, true)),
+          LossKind.SOFTMAX_CROSS_ENTROPY);
+    }
+  },
+  /**
+   * A deep autoencoder in the style of Hinton and Salakhutdinov (2006), the block-diagonal HF
+   * paper's benchmark: 784-500-250-30-250-500-784 with tanh units (a linear 30-unit code), and
+   * sigmoid binary cross-entropy against the input pixels in [0, 1].
+   */
+  AUTOENCODER {
+    @Override
+    public ModelSpec spec() {
+      int[] widths = {784, 500, 250, 30, 250, 500, 784};
+      List<LayerSpec> layers = new ArrayList<>();
+      for (int i = 0; i + 1 < widths.length; i++) {
+        layers.add(new LayerSpec.Dense(widths[i], widths[i + 1], true));
+        if (i + 2 < widths.length && widths[i + 1] != 30) {
+          layers.add(new LayerSpec.Activation(ActivationKind.TANH));
+        }
+      }
+      return new ModelSpec(new int[] {784}, layers, LossKind.SIGMOID_BINARY_CROSS_ENTROPY);
+    }
+  };
+
+  /**
+   * The model's spec.
+   *
+   * @return a new spec
+   */
+  public abstract ModelSpec spec();
+
+  /**
+   * The name on the command line.
+   *
+   * @return {@code mlp}, {@code cnn} or {@code autoencoder}
+   */
+  public String jsonName() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+
+  /**
+   * The model of a name.
+   *
+   * @param name {@code mlp}, {@code cnn} or {@code autoencoder}
+   * @return the model
+   * @throws IllegalArgumentException naming the known models for an unknown name
+   */
+  public static BuiltInModels parse(String name) {
+    for (BuiltInModels m : values()) {
+      if (m.jsonName().equals(name)) {
+        return m;
+      }
+    }
+    throw new IllegalArgumentException(
+        "model: unknown '" + name + "'; built in: mlp, cnn, autoencoder (or a spec .json file)");
+  }
+
+  private static LayerSpec batchNorm(int features) {
+    return new LayerSpec.BatchNorm(features, 1e-5, 0.1, LayerSpec.Mode.TRAIN);
+  }
+
+  private static LayerSpec relu() {
+    return new LayerSpec.Activation(ActivationKind.RELU);
+  }
+
+  private static LayerSpec maxPool() {
+    return new LayerSpec.Pool2d(LayerSpec.PoolKind.MAX, 2, 2, 2, 2);
+  }
+}
