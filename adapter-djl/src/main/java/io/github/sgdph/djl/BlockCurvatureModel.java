@@ -49,8 +49,10 @@ import java.util.Objects;
  * model's dtype and device are its parameters'. The block's {@code training} flag is on by
  * default (batch norm uses batch statistics); each objective advances the block's running
  * statistics at most once, as one step of a DJL training loop would, however many forward passes
- * its products and line searches take. Parameters changed behind the adapter's back (for
- * instance by {@code Trainer.step()}) do not make older curvatures stale: make a new objective.
+ * its products and line searches take, in DJL's convention ({@link
+ * DjlObjective#updateRunningStatistics()}, PyTorch's separate update, refuses on this model).
+ * Parameters changed behind the adapter's back (for instance by {@code Trainer.step()}) do not
+ * make older curvatures stale: make a new objective.
  *
  * <p>Products of separate curvatures of one model may run on separate threads at once.
  */

@@ -46,7 +46,18 @@ final class BlockNetwork {
   final boolean ownsAlgebra;
   private final AtomicLong version = new AtomicLong();
   private volatile GradientGraph gradientGraph;
+  private volatile RunningStatisticsTracker tracker;
   private volatile boolean closed;
+
+  /** Folds an objective's batch statistics into tracked running statistics (spec models). */
+  interface RunningStatisticsTracker {
+    /**
+     * {@link io.github.sgdph.curvature.Objective#updateRunningStatistics()} for a batch.
+     *
+     * @param batch the objective's batch
+     */
+    void update(BatchSource batch);
+  }
 
   BlockNetwork(
       Block block,
@@ -84,6 +95,15 @@ final class BlockNetwork {
 
   void gradientGraph(GradientGraph g) {
     this.gradientGraph = Objects.requireNonNull(g, "gradientGraph");
+  }
+
+  /** The tracker of running statistics, or null (a user's block: none tracked by sgdph). */
+  RunningStatisticsTracker runningStatisticsTracker() {
+    return tracker;
+  }
+
+  void runningStatisticsTracker(RunningStatisticsTracker t) {
+    this.tracker = t;
   }
 
   Device device() {
@@ -127,9 +147,22 @@ final class BlockNetwork {
    * @throws IllegalArgumentException if the block rejects the batch
    */
   NDList forward(NDManager manager, NDList values, NDList data, DjlObjective owner) {
+    return forward(manager, values, data, owner, training, null);
+  }
+
+  /**
+   * {@link #forward(NDManager, NDList, NDList, DjlObjective)} with the block's {@code training}
+   * flag given ({@code false}: evaluation mode, no running statistics advanced) and, for a spec
+   * model's batch norms, a sink for the batch statistics of the pass (or null).
+   *
+   * @param owner the objective (may be null for an evaluation-mode pass)
+   */
+  NDList forward(
+      NDManager manager, NDList values, NDList data, DjlObjective owner, boolean trainingPass,
+      SpecBlocks.BatchStatisticsSink sink) {
     Map<Parameter, NDArray> m = substitutes(values);
-    if (training && runningStats.length > 0 && advanceStatsOncePerObjective
-        && !owner.claimRunningStatsUpdate()) {
+    if (trainingPass && runningStats.length > 0 && advanceStatsOncePerObjective
+        && (owner == null || !owner.claimRunningStatsUpdate())) {
       try (PyTorchRuntime.GradMode off = PyTorchRuntime.GradMode.off()) {
         for (Parameter p : runningStats) {
           m.put(p, p.getArray().duplicate());
@@ -137,7 +170,9 @@ final class BlockNetwork {
       }
     }
     try {
-      return block.forward(new SubstituteStore(manager, m), data, training);
+      ParameterStore store =
+          sink == null ? new SubstituteStore(manager, m) : new RecordingStore(manager, m, sink);
+      return block.forward(store, data, trainingPass);
     } catch (IllegalArgumentException e) {
       if (e.getMessage() != null && e.getMessage().startsWith("batch")) {
         throw e;
@@ -261,7 +296,7 @@ final class BlockNetwork {
   }
 
   /** Reads the block's parameters through substitute arrays. */
-  private static final class SubstituteStore extends ParameterStore {
+  private static class SubstituteStore extends ParameterStore {
     private final Map<Parameter, NDArray> values;
 
     SubstituteStore(NDManager manager, Map<Parameter, NDArray> values) {
@@ -284,6 +319,24 @@ final class BlockNetwork {
                 + a.getDevice());
       }
       return a;
+    }
+  }
+
+  /** A {@link SubstituteStore} that hands batch-norm statistics to a sink. */
+  private static final class RecordingStore extends SubstituteStore
+      implements SpecBlocks.BatchStatisticsSink {
+    private final SpecBlocks.BatchStatisticsSink sink;
+
+    RecordingStore(
+        NDManager manager, Map<Parameter, NDArray> values, SpecBlocks.BatchStatisticsSink sink) {
+      super(manager, values);
+      this.sink = sink;
+    }
+
+    @Override
+    public void batchStatistics(
+        SpecBlocks.ExactBatchNorm bn, NDArray mean, NDArray variance, long count) {
+      sink.batchStatistics(bn, mean, variance, count);
     }
   }
 }

@@ -166,6 +166,28 @@ public final class DjlObjective implements Objective {
     return net.parameters();
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>On a {@link DjlSpecModel}: one forward pass with grad mode off at the current parameters
+   * (the objective keeps no forward pass between calls), whose batch statistics are folded into
+   * the model's running statistics on its device. On a {@link BlockCurvatureModel} (a user's
+   * block) this refuses: DJL's own {@code BatchNorm} in training mode advances its running
+   * statistics in the objective's first forward pass, in DJL's convention.
+   *
+   * @throws UnsupportedOperationException on a user's block
+   */
+  @Override
+  public void updateRunningStatistics() {
+    net.ensureOpen();
+    BlockNetwork.RunningStatisticsTracker t = net.runningStatisticsTracker();
+    if (t == null) {
+      Objective.super.updateRunningStatistics();
+      return;
+    }
+    t.update(source);
+  }
+
   @Override
   public DjlObjective subBatch(int... indices) {
     net.ensureOpen();

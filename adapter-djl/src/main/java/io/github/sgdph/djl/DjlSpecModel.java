@@ -1,11 +1,15 @@
 package io.github.sgdph.djl;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
 import io.github.sgdph.cases.CaseFile;
 import io.github.sgdph.curvature.Capabilities;
 import io.github.sgdph.data.ArrayBatch;
+import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.NamedArray;
 import io.github.sgdph.model.SpecModel;
@@ -14,6 +18,7 @@ import io.github.sgdph.param.ParameterVector;
 import io.github.sgdph.tensor.DType;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -26,8 +31,13 @@ import java.util.Objects;
  *
  * <p>Parameters are imported from and exported to case files in PyTorch's layout, including the
  * running statistics of eval-mode batch norms (never updated). A batch norm in train mode uses
- * batch statistics; DJL updates its running statistics, which the spec does not list. Batches
- * are validated against the spec ({@link CaseFile#validateBatch}) before any computation.
+ * batch statistics; its running statistics ({@link #runningStatistics()}) live in the DJL
+ * block's {@code runningMean} and {@code runningVar} arrays on the model's device, in its dtype,
+ * and change only in {@link DjlObjective#updateRunningStatistics()} (PyTorch's update, unbiased
+ * variance), never in a forward pass of an objective, a curvature or a line search. {@link
+ * #predict} is a forward pass of the block with {@code training} false and grad mode off, every
+ * batch norm normalising with running statistics. Batches are validated against the spec
+ * ({@link CaseFile#validateBatch}) before any computation.
  */
 // try-with-resources guards (NDScope, grad mode) are used for their scope only
 @SuppressWarnings("try")
@@ -36,6 +46,8 @@ public final class DjlSpecModel implements SpecModel {
   private final BlockNetwork net;
   private final SequentialBlock block;
   private final Map<String, Parameter> byEntry;
+  /** The batch norm of each spec layer (null for other layers). */
+  private final SpecBlocks.ExactBatchNorm[] norms;
 
   DjlSpecModel(ModelSpec spec, List<NamedArray> parameters, DType dtype, DjlOptions options) {
     this.spec = spec;
@@ -44,6 +56,7 @@ public final class DjlSpecModel implements SpecModel {
       SpecBlocks.Built built = SpecBlocks.build(spec, algebra.manager(), algebra.dataType());
       this.block = built.block();
       this.byEntry = built.parameters();
+      this.norms = built.batchNorms();
       ParameterLayout layout = spec.layout();
       List<Parameter> trainable = new ArrayList<>();
       List<Parameter> stats = new ArrayList<>();
@@ -61,6 +74,8 @@ public final class DjlSpecModel implements SpecModel {
           new BlockNetwork(block, algebra, true, layout, trainable, stats,
               OutputLoss.of(spec.loss()), true, false, options.gradientGraph());
       importValues(parameters);
+      importValues(spec.initialRunningStatistics());
+      net.runningStatisticsTracker(this::updateRunningStatistics);
     } catch (RuntimeException e) {
       algebra.close();
       throw e;
@@ -124,6 +139,113 @@ public final class DjlSpecModel implements SpecModel {
     Objects.requireNonNull(batch, "batch");
     CaseFile.validateBatch(spec, batch, "batch");
     return new DjlObjective(net, BatchSource.of(batch));
+  }
+
+  @Override
+  public double[] predict(ArrayBatch batch) {
+    net.ensureOpen();
+    Objects.requireNonNull(batch, "batch");
+    CaseFile.validateBatch(spec, batch, "batch");
+    NDManager m = net.algebra.manager();
+    try (NDScope scope = new NDScope();
+        PyTorchRuntime.GradMode off = PyTorchRuntime.GradMode.off()) {
+      BatchSource.Materialized b = BatchSource.of(batch).materialize(m, net.device(),
+          net.dataType());
+      NDList out = net.forward(m, liveValues(), b.data(), null, false, null);
+      return DjlTensor.toHost(out.singletonOrThrow());
+    }
+  }
+
+  private NDList liveValues() {
+    NDList values = new NDList(net.trainable.length);
+    for (Parameter p : net.trainable) {
+      values.add(p.getArray());
+    }
+    return values;
+  }
+
+  @Override
+  public List<NamedArray> runningStatistics() {
+    net.ensureOpen();
+    List<NamedArray> out = new ArrayList<>();
+    for (ModelSpec.Entry e : spec.runningStatistics()) {
+      double[] v = DjlTensor.toHost(byEntry.get(e.name()).getArray());
+      out.add(new NamedArray(e.name(), e.shape(), v, false));
+    }
+    return out;
+  }
+
+  @Override
+  public void setRunningStatistics(List<NamedArray> values) {
+    net.ensureOpen();
+    spec.validateRunningStatistics(values);
+    importValues(values);
+  }
+
+  /**
+   * Folds the batch statistics of {@code source} at the current parameters into the running
+   * statistics of every train-mode batch norm (nothing without one): one forward pass with grad
+   * mode off, then per layer {@code r_μ ← (1 − m) r_μ + m μ_B} and {@code r_σ² ← (1 − m) r_σ² +
+   * m σ²_B M/(M − 1)}, written in place on the device once every layer's values are known.
+   */
+  private void updateRunningStatistics(BatchSource source) {
+    net.ensureOpen();
+    if (spec.runningStatistics().isEmpty()) {
+      return;
+    }
+    int n = source.size();
+    for (int l = 0; l < norms.length; l++) {
+      if (norms[l] != null && norms[l].trainMode() && valuesPerChannel(l, n) < 2) {
+        throw new IllegalArgumentException(
+            "batch: layer " + l + " (batchnorm) sees one value per channel; the running"
+                + " variance needs at least two (use a batch of at least 2 samples)");
+      }
+    }
+    NDManager m = net.algebra.manager();
+    try (NDScope scope = new NDScope();
+        PyTorchRuntime.GradMode off = PyTorchRuntime.GradMode.off()) {
+      BatchSource.Materialized b = source.materialize(m, net.device(), net.dataType());
+      Map<SpecBlocks.ExactBatchNorm, NDArray[]> stats = new IdentityHashMap<>();
+      Map<SpecBlocks.ExactBatchNorm, Long> counts = new IdentityHashMap<>();
+      net.forward(m, liveValues(), b.data(), null, true, (bn, mean, var, count) -> {
+        stats.put(bn, new NDArray[] {mean, var});
+        counts.put(bn, count);
+      });
+      List<NDArray[]> next = new ArrayList<>();
+      List<NDArray[]> targets = new ArrayList<>();
+      for (int l = 0; l < norms.length; l++) {
+        if (norms[l] == null || !norms[l].trainMode()) {
+          continue;
+        }
+        NDArray[] st = stats.get(norms[l]);
+        if (st == null) {
+          throw new IllegalStateException("djl: batch norm " + l + " gave no batch statistics");
+        }
+        double mom = ((LayerSpec.BatchNorm) spec.layers().get(l)).momentum();
+        long count = counts.get(norms[l]);
+        NDArray rm = byEntry.get(l + ".running_mean").getArray();
+        NDArray rv = byEntry.get(l + ".running_var").getArray();
+        next.add(new NDArray[] {
+            rm.mul(1 - mom).add(st[0].mul(mom)),
+            rv.mul(1 - mom).add(st[1].mul(mom * count / (count - 1.0)))});
+        targets.add(new NDArray[] {rm, rv});
+      }
+      for (int i = 0; i < next.size(); i++) {
+        for (int j = 0; j < 2; j++) {
+          targets.get(i)[j].muli(0).addi(next.get(i)[j]);
+        }
+      }
+    }
+  }
+
+  /** {@code M = N·H·W}: the values per channel a batch norm at layer {@code l} sees. */
+  private int valuesPerChannel(int l, int n) {
+    int[] s = spec.shapeBefore(l);
+    int spatial = 1;
+    for (int i = 1; i < s.length; i++) {
+      spatial *= s[i];
+    }
+    return n * spatial;
   }
 
   @Override

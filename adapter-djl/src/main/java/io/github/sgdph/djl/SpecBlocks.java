@@ -36,13 +36,19 @@ import java.util.Map;
 final class SpecBlocks {
   private SpecBlocks() {}
 
-  /** The block and its parameters by spec entry name. */
-  record Built(SequentialBlock block, Map<String, Parameter> parameters) {}
+  /**
+   * The block, its parameters by spec entry name ({@code "<layer>.running_mean"} and {@code
+   * ".running_var"} for every batch norm, train-mode ones included), and the batch norm of each
+   * spec layer (null for other layers).
+   */
+  record Built(
+      SequentialBlock block, Map<String, Parameter> parameters, ExactBatchNorm[] batchNorms) {}
 
   static Built build(ModelSpec spec, NDManager manager, DataType dataType) {
     SequentialBlock seq = new SequentialBlock();
     Map<String, Parameter> params = new LinkedHashMap<>();
     List<LayerSpec> layers = spec.layers();
+    ExactBatchNorm[] norms = new ExactBatchNorm[layers.size()];
     for (int i = 0; i < layers.size(); i++) {
       LayerSpec l = layers.get(i);
       String p = i + ".";
@@ -75,7 +81,8 @@ final class SpecBlocks {
                 // DJL's momentum is PyTorch's 1 - momentum
                 .optMomentum((float) (1 - b.momentum()))
                 .build();
-        seq.add(new ExactBatchNorm(bn, b.mode() == LayerSpec.Mode.TRAIN, b.eps()));
+        norms[i] = new ExactBatchNorm(bn, b.mode() == LayerSpec.Mode.TRAIN, b.eps());
+        seq.add(norms[i]);
         params.put(p + "weight", bn.getParameters().get("gamma"));
         params.put(p + "bias", bn.getParameters().get("beta"));
         params.put(p + "running_mean", bn.getParameters().get("runningMean"));
@@ -107,18 +114,38 @@ final class SpecBlocks {
       in[k + 1] = spec.inputShape()[k];
     }
     seq.initialize(manager, dataType, new Shape(in));
-    return new Built(seq, params);
+    return new Built(seq, params, norms);
   }
 
   /**
-   * A batch norm of the spec in a fixed mode, whatever the caller's {@code training} flag: train
-   * mode (batch statistics, biased variance) or eval mode (running statistics), computed from
-   * primitive operations with the spec's {@code ε} in the model's dtype. DJL's {@code
+   * Receives the batch statistics of every train-mode {@link ExactBatchNorm} of a forward pass
+   * whose {@link ParameterStore} implements it (the running-statistics update of a spec model).
+   */
+  interface BatchStatisticsSink {
+    /**
+     * One layer's batch statistics.
+     *
+     * @param bn the layer
+     * @param mean the channels' batch means {@code [C]}
+     * @param variance the channels' biased batch variances {@code [C]}
+     * @param count the values per channel, {@code M = N·H·W}
+     */
+    void batchStatistics(ExactBatchNorm bn, NDArray mean, NDArray variance, long count);
+  }
+
+  /**
+   * A batch norm of the spec, computed from primitive operations with the spec's {@code ε} in
+   * the model's dtype. A train-mode layer normalises with batch statistics (biased variance)
+   * when the caller's {@code training} flag is set and with its tracked running statistics
+   * ({@code runningMean}, {@code runningVar}) when it is not (evaluation, as PyTorch's {@code
+   * eval()}); an eval-mode layer always normalises with its running statistics. DJL's {@code
    * BatchNorm} passes {@code ε} to PyTorch as a float ({@code 10⁻⁵} becomes {@code
    * 9.99999974·10⁻⁶}), which moves every output by up to 10⁻⁹ relative when the batch variance is
    * comparable to {@code ε}; the wrapped DJL block only holds the parameters ({@code gamma},
-   * {@code beta}, {@code runningMean}, {@code runningVar}). Running statistics are not updated:
-   * the spec's train-mode batch norm has none.
+   * {@code beta}, {@code runningMean}, {@code runningVar}). A forward pass never updates the
+   * running statistics (DJL's fused block would, at every pass): a pass whose store is a {@link
+   * BatchStatisticsSink} hands the batch statistics to it, and {@link DjlSpecModel} folds them in
+   * on request only.
    */
   static final class ExactBatchNorm extends AbstractBlock {
     private final BatchNorm bn;
@@ -133,7 +160,8 @@ final class SpecBlocks {
 
     @Override
     protected NDList forwardInternal(
-        ParameterStore store, NDList inputs, boolean ignored, PairList<String, Object> params) {
+        ParameterStore store, NDList inputs, boolean trainingPass,
+        PairList<String, Object> params) {
       NDArray x = inputs.singletonOrThrow();
       Device d = x.getDevice();
       int rank = x.getShape().dimension();
@@ -149,9 +177,13 @@ final class SpecBlocks {
       NDArray beta = store.getValue(bn.getParameters().get("beta"), d, training).reshape(cs);
       NDArray centered;
       NDArray variance;
-      if (training) {
-        centered = x.sub(channelMean(x, axes));
+      if (training && trainingPass) {
+        NDArray mean = channelMean(x, axes);
+        centered = x.sub(mean);
         variance = channelMean(centered.square(), axes);
+        if (store instanceof BatchStatisticsSink sink) {
+          sink.batchStatistics(this, mean.reshape(c), variance.reshape(c), x.size() / c);
+        }
       } else {
         NDArray rm = store.getValue(bn.getParameters().get("runningMean"), d, false).reshape(cs);
         NDArray rv = store.getValue(bn.getParameters().get("runningVar"), d, false).reshape(cs);
@@ -159,6 +191,16 @@ final class SpecBlocks {
         variance = rv;
       }
       return new NDList(centered.div(variance.add(epsilon).sqrt()).mul(gamma).add(beta));
+    }
+
+    /** Whether the layer normalises with batch statistics in a training pass (train mode). */
+    boolean trainMode() {
+      return training;
+    }
+
+    /** DJL's block holding the parameters and running statistics. */
+    BatchNorm parameters() {
+      return bn;
     }
 
     /** The mean over {@code axes}, one axis at a time (PyTorch's engine takes one per call). */

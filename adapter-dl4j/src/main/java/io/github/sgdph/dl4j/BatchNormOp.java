@@ -72,6 +72,18 @@ final class BatchNormOp extends Op {
 
   @Override
   Node forward(INDArray x, INDArray[] p, boolean keep) {
+    return forward(x, p, keep, false);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>In evaluation mode a train-mode batch norm normalises with its running statistics, as an
+   * eval-mode one always does.
+   */
+  @Override
+  Node forward(INDArray x, INDArray[] p, boolean keep, boolean eval) {
+    boolean batchStats = train && !eval;
     long c = x.size(1);
     INDArray gamma;
     INDArray beta;
@@ -86,7 +98,7 @@ final class BatchNormOp extends Op {
     INDArray s;
     INDArray mean = null;
     INDArray var = null;
-    if (train) {
+    if (batchStats) {
       mean = chMean(x);
       xc = chSub(x, mean);
       var = chMean(xc.mul(xc));
@@ -99,7 +111,30 @@ final class BatchNormOp extends Op {
     Transforms.pow(s.addi(eps), -0.5, false);
     INDArray xhat = chMul(xc, s);
     INDArray y = chAddInPlace(chMul(xhat, gamma), beta);
-    return new N(train, gamma, s, xhat, y, mean, var);
+    return new N(batchStats, gamma, s, xhat, y, mean, var, x.length() / c);
+  }
+
+  /** Whether the batch norm normalises with batch statistics (train mode). */
+  boolean train() {
+    return train;
+  }
+
+  /**
+   * The batch statistics of a train-mode forward pass.
+   *
+   * @return {@code {mean, biased variance}} of each channel, {@code [C]}, in the pass's scope
+   */
+  static INDArray[] batchStatistics(Node node) {
+    N n = (N) node;
+    if (!n.train) {
+      throw new IllegalStateException("batch norm: no batch statistics in an eval-mode pass");
+    }
+    return new INDArray[] {n.batchMean, n.batchVar};
+  }
+
+  /** The values per channel, {@code M = N·H·W}, of a forward pass. */
+  static long valuesPerChannel(Node node) {
+    return ((N) node).count;
   }
 
   /**
@@ -110,7 +145,7 @@ final class BatchNormOp extends Op {
    */
   boolean updateRunningStatistics(Node node) {
     N n = (N) node;
-    if (!train || running == null) {
+    if (!n.train || running == null) {
       return false;
     }
     running.update(n.batchMean, n.batchVar);
@@ -126,9 +161,12 @@ final class BatchNormOp extends Op {
     /** The batch mean and biased variance (train mode; not kept). */
     final INDArray batchMean;
     final INDArray batchVar;
+    /** The values per channel. */
+    final long count;
 
     N(boolean train, INDArray gamma, INDArray s, INDArray xhat, INDArray y, INDArray batchMean,
-        INDArray batchVar) {
+        INDArray batchVar, long count) {
+      this.count = count;
       this.train = train;
       this.gamma = gamma;
       this.s = s;

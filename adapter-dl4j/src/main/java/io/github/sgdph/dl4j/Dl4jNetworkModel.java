@@ -219,8 +219,10 @@ public final class Dl4jNetworkModel implements CurvatureModel<DataSet> {
    * ({@code r ← decay·r + (1 − decay)·batch}, biased variance, DL4J's {@code log10stdev}
    * parameterisation when configured), so that the network predicts in inference mode after
    * training with sgdph. Call it once per step with the step's batch (or over the data after
-   * training). Does nothing in {@link BatchNormMode#INFERENCE} mode. The objective (batch
-   * statistics) does not depend on the global statistics, so curvatures stay valid.
+   * training). Does nothing in {@link BatchNormMode#INFERENCE} mode. This is the update of a
+   * user's network; {@link Dl4jObjective#updateRunningStatistics()} (PyTorch's convention, for
+   * models of the spec) refuses on this model. The objective (batch statistics) does not
+   * depend on the global statistics, so curvatures stay valid.
    *
    * @param batch a batch for this network
    * @return the number of batch normalisations updated

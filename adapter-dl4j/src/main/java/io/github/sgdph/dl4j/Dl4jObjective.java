@@ -114,6 +114,28 @@ public final class Dl4jObjective implements Objective {
     return Objective.super.isolatedSampleGradients();
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>On a {@link Dl4jSpecModel}: one forward pass at the current parameters that keeps nothing
+   * for a backward pass (the objective keeps no forward pass between calls), whose batch
+   * statistics are folded into the network's {@code mean} and {@code var} parameters. On a
+   * {@link Dl4jNetworkModel} (a user's network) this refuses; use {@link
+   * Dl4jNetworkModel#updateBatchNormStatistics}, which follows DL4J's own convention.
+   *
+   * @throws UnsupportedOperationException on a user's network
+   */
+  @Override
+  public void updateRunningStatistics() {
+    core.ensureOpen();
+    NetworkCore.RunningStatisticsTracker t = core.runningStatisticsTracker();
+    if (t == null) {
+      Objective.super.updateRunningStatistics();
+      return;
+    }
+    t.update(x);
+  }
+
   @Override
   public Dl4jObjective subBatch(int... indices) {
     core.ensureOpen();

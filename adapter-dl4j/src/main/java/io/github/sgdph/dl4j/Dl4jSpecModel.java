@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -23,15 +24,22 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>Parameters are imported and exported in PyTorch layout: DL4J's dense weight {@code [in, out]}
  * (stored in 'f' order, the same memory as PyTorch's {@code [out, in]} in 'c' order) is
- * transposed, biases and batch-norm vectors {@code [1, n]} become {@code [n]}. An eval-mode
- * batch norm's running statistics live in the network's {@code mean} and {@code var}
- * parameters and are never updated; a train-mode batch norm tracks none. Every change of the
- * trainable parameters makes older curvatures stale. Not thread-safe.
+ * transposed, biases and batch-norm vectors {@code [1, n]} become {@code [n]}. Every batch
+ * norm's running statistics live in the network's {@code mean} and {@code var} parameters (in
+ * its dtype): an eval-mode one's are entries, never updated; a train-mode one's are tracked
+ * ({@link #runningStatistics()}), PyTorch's initial values when built, and change only in
+ * {@link Dl4jObjective#updateRunningStatistics()} by PyTorch's update (momentum, unbiased batch
+ * variance; not DL4J's {@code fit}, whose variance is biased), never in a forward pass of an
+ * objective, a curvature or a line search. {@link #predict} is a forward pass of the adapter's
+ * ops in evaluation mode that keeps nothing for a backward pass. Every change of the trainable
+ * parameters makes older curvatures stale. Not thread-safe.
  */
 public final class Dl4jSpecModel implements SpecModel {
   private final ModelSpec spec;
   private final SpecNetworks.Built built;
   private final NetworkCore core;
+  /** The plan's batch-norm op of each spec layer (-1 for other layers). */
+  private final int[] normOp;
 
   Dl4jSpecModel(ModelSpec spec, List<NamedArray> parameters, SpecNetworks.Built built) {
     this.spec = spec;
@@ -54,7 +62,30 @@ public final class Dl4jSpecModel implements SpecModel {
           param, dense ? NetworkCore.Mapping.TRANSPOSE : NetworkCore.Mapping.RESHAPE));
     }
     this.core = new NetworkCore(plan, layout, blocks);
+    this.normOp = normOps(spec, plan);
     importParameters(parameters);
+    storeRunningStatistics(spec.initialRunningStatistics());
+    core.runningStatisticsTracker(this::updateRunningStatistics);
+  }
+
+  /** The batch-norm ops of the plan, matched in order with the spec's batch-norm layers. */
+  private static int[] normOps(ModelSpec spec, NetworkPlan plan) {
+    int[] out = new int[spec.layers().size()];
+    java.util.Arrays.fill(out, -1);
+    int op = 0;
+    for (int l = 0; l < out.length; l++) {
+      if (spec.layers().get(l) instanceof LayerSpec.BatchNorm b) {
+        while (op < plan.ops.size() && !(plan.ops.get(op) instanceof BatchNormOp)) {
+          op++;
+        }
+        if (op == plan.ops.size()
+            || ((BatchNormOp) plan.ops.get(op)).train() != (b.mode() == LayerSpec.Mode.TRAIN)) {
+          throw new IllegalStateException("dl4j: no batch-norm op for spec layer " + l);
+        }
+        out[l] = op++;
+      }
+    }
+    return out;
   }
 
   private static String dl4jName(ModelSpec spec, ModelSpec.Entry e) {
@@ -80,14 +111,10 @@ public final class Dl4jSpecModel implements SpecModel {
         core.blocks.get(block).param().view().assign(core.toNetwork(block, values));
         block++;
       } else {
-        INDArray view = runningView(e);
+        INDArray view = runningArray(e);
         view.assign(values.reshape('c', view.shape()));
       }
     }
-  }
-
-  private INDArray runningView(ModelSpec.Entry e) {
-    return built.net().getLayer(built.mlnLayer()[e.layerIndex()]).getParam(dl4jName(spec, e));
   }
 
   /**
@@ -134,6 +161,108 @@ public final class Dl4jSpecModel implements SpecModel {
   }
 
   @Override
+  public double[] predict(ArrayBatch batch) {
+    core.ensureOpen();
+    Objects.requireNonNull(batch, "batch");
+    CaseFile.validateBatch(spec, batch, "batch");
+    try (MemoryWorkspace ws = Scratch.scope()) {
+      INDArray x = Nd4jArrays.create(batch.xView(), batch.xShape(), core.plan.dataType);
+      return Nd4jArrays.toDoubles(core.forward(core.plan.liveParams(), x, false, true).output());
+    }
+  }
+
+  /**
+   * The network's array of a batch norm's running statistic ({@code mean} or {@code var}, {@code
+   * [1, C]}): an eval-mode layer's entry or a train-mode layer's tracked statistic.
+   */
+  private INDArray runningArray(ModelSpec.Entry e) {
+    return built.net().getLayer(built.mlnLayer()[e.layerIndex()]).getParam(dl4jName(spec, e));
+  }
+
+  @Override
+  public List<NamedArray> runningStatistics() {
+    core.ensureOpen();
+    List<NamedArray> out = new ArrayList<>();
+    try (MemoryWorkspace ws = Scratch.scope()) {
+      for (ModelSpec.Entry e : spec.runningStatistics()) {
+        out.add(
+            new NamedArray(e.name(), e.shape(), Nd4jArrays.toDoubles(runningArray(e)), false));
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public void setRunningStatistics(List<NamedArray> values) {
+    core.ensureOpen();
+    spec.validateRunningStatistics(values);
+    storeRunningStatistics(values);
+  }
+
+  private void storeRunningStatistics(List<NamedArray> values) {
+    List<ModelSpec.Entry> es = spec.runningStatistics();
+    try (MemoryWorkspace ws = Scratch.scope()) {
+      for (int i = 0; i < es.size(); i++) {
+        INDArray view = runningArray(es.get(i));
+        NamedArray v = values.get(i);
+        view.assign(Nd4jArrays.create(v.valuesView(), v.shape(), core.plan.dataType)
+            .reshape('c', view.shape()));
+      }
+    }
+  }
+
+  /**
+   * Folds the batch statistics of the inputs {@code x} at the current parameters into the
+   * running statistics of every train-mode batch norm (nothing without one): one forward pass
+   * that keeps nothing, then per layer {@code r_μ ← (1 − m) r_μ + m μ_B} and {@code r_σ² ← (1 −
+   * m) r_σ² + m σ²_B M/(M − 1)}, written into the network once every layer's values are known.
+   */
+  private void updateRunningStatistics(INDArray x) {
+    core.ensureOpen();
+    if (spec.runningStatistics().isEmpty()) {
+      return;
+    }
+    long n = x.size(0);
+    for (int l = 0; l < normOp.length; l++) {
+      if (normOp[l] >= 0 && ((BatchNormOp) core.plan.ops.get(normOp[l])).train()
+          && n * spatial(l) < 2) {
+        throw new IllegalArgumentException(
+            "batch: layer " + l + " (batchnorm) sees one value per channel; the running"
+                + " variance needs at least two (use a batch of at least 2 samples)");
+      }
+    }
+    List<ModelSpec.Entry> es = spec.runningStatistics();
+    INDArray[] next = new INDArray[es.size()];
+    try (MemoryWorkspace ws = Scratch.scope()) {
+      NetworkCore.Pass pass = core.forward(core.plan.liveParams(), x, false);
+      for (int i = 0; i < es.size(); i += 2) {
+        int l = es.get(i).layerIndex();
+        Op.Node node = pass.nodes()[normOp[l]];
+        INDArray[] st = BatchNormOp.batchStatistics(node);
+        long count = BatchNormOp.valuesPerChannel(node);
+        double m = ((LayerSpec.BatchNorm) spec.layers().get(l)).momentum();
+        INDArray rm = runningArray(es.get(i));
+        INDArray rv = runningArray(es.get(i + 1));
+        next[i] = rm.mul(1 - m).addi(st[0].reshape(rm.shape()).mul(m));
+        next[i + 1] = rv.mul(1 - m).addi(st[1].reshape(rv.shape()).mul(m * count / (count - 1.0)));
+      }
+      for (int i = 0; i < es.size(); i++) {
+        runningArray(es.get(i)).assign(next[i]);
+      }
+    }
+  }
+
+  /** {@code H·W} of a batch norm's input at layer {@code l} (1 for {@code [F]} inputs). */
+  private int spatial(int l) {
+    int[] s = spec.shapeBefore(l);
+    int spatial = 1;
+    for (int i = 1; i < s.length; i++) {
+      spatial *= s[i];
+    }
+    return spatial;
+  }
+
+  @Override
   public ParameterVector parameters() {
     return core.parameters();
   }
@@ -159,7 +288,7 @@ public final class Dl4jSpecModel implements SpecModel {
         a = core.toBlock(block, core.blocks.get(block).param().view());
         block++;
       } else {
-        a = runningView(e).dup('c');
+        a = runningArray(e).dup('c');
       }
       out.add(new NamedArray(e.name(), e.shape(),
           Nd4jArrays.toDoubles(a), e.trainable()));

@@ -37,6 +37,25 @@ final class NetworkCore {
   final List<Block> blocks;
   private long version;
   private boolean closed;
+  private RunningStatisticsTracker tracker;
+
+  /** Folds an objective's batch statistics into tracked running statistics (spec models). */
+  interface RunningStatisticsTracker {
+    /**
+     * {@link io.github.sgdph.curvature.Objective#updateRunningStatistics()} for the inputs
+     * {@code x} of a batch.
+     */
+    void update(INDArray x);
+  }
+
+  /** The tracker of running statistics, or null (a user's network: none tracked by sgdph). */
+  RunningStatisticsTracker runningStatisticsTracker() {
+    return tracker;
+  }
+
+  void runningStatisticsTracker(RunningStatisticsTracker t) {
+    this.tracker = t;
+  }
 
   NetworkCore(NetworkPlan plan, ParameterLayout layout, List<Block> blocks) {
     if (layout.blockCount() != blocks.size()) {
@@ -239,11 +258,19 @@ final class NetworkCore {
   record Pass(Op.Node[] nodes, INDArray output) {}
 
   Pass forward(INDArray[][] params, INDArray x, boolean keep) {
+    return forward(params, x, keep, false);
+  }
+
+  /**
+   * A forward pass, in evaluation mode if {@code eval} (every batch norm normalises with running
+   * statistics).
+   */
+  Pass forward(INDArray[][] params, INDArray x, boolean keep, boolean eval) {
     List<Op> ops = plan.ops;
     Op.Node[] nodes = new Op.Node[ops.size()];
     INDArray a = x;
     for (int i = 0; i < nodes.length; i++) {
-      nodes[i] = ops.get(i).forward(a, params[i], keep);
+      nodes[i] = ops.get(i).forward(a, params[i], keep, eval);
       a = nodes[i].out();
     }
     return new Pass(nodes, a);

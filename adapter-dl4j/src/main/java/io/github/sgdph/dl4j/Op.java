@@ -41,6 +41,15 @@ abstract class Op {
    */
   abstract Node forward(INDArray x, INDArray[] p, boolean keep);
 
+  /**
+   * The forward pass in evaluation mode ({@code eval} true: batch norms normalise with running
+   * statistics) or as {@link #forward(INDArray, INDArray[], boolean)}; the same for every stage
+   * but a batch norm.
+   */
+  Node forward(INDArray x, INDArray[] p, boolean keep, boolean eval) {
+    return forward(x, p, keep);
+  }
+
   /** A stage evaluated at one point. Methods never modify their arguments. */
   abstract static class Node {
     /** The output of the stage. */

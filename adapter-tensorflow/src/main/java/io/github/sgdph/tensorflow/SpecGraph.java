@@ -14,6 +14,7 @@ import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.linalg.MatMul;
 import org.tensorflow.op.math.Mean;
+import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TFloating;
 
 /**
@@ -32,6 +33,9 @@ import org.tensorflow.types.family.TFloating;
  *       Rsqrt}): {@code x̂ = (x − μ) / sqrt(σ² + ε)} with the biased batch variance; in eval mode
  *       the running statistics are constants and {@code x̂ = (x − r_μ) · (r_σ² + ε)^{−1/2}}
  *       (the fused batch-norm ops are avoided: their gradients are not differentiable again);
+ *       a train-mode batch norm's running statistics are placeholders {@code [C]} fed from the
+ *       model's tensors, read by a second, evaluation-mode forward chain ({@code eval_outputs},
+ *       built once, no gradients) and updated by ops on the training chain's batch statistics;
  *   <li>activations {@code Relu}, {@code Tanh}, {@code Sigmoid}, exact softplus ({@link
  *       TfActivations#softplus}); pooling
  *       {@code MaxPoolV2} / {@code AvgPool} with {@code VALID} padding;
@@ -43,18 +47,38 @@ final class SpecGraph {
   final Graph graph;
   final CurvatureGraph program;
   final List<Output<?>> inputs;
+  /**
+   * The outputs in evaluation mode, a second forward chain from the inputs built once: every
+   * batch norm normalises with running statistics (a train-mode one with {@link #running}).
+   */
+  final Output<?> evalOutputs;
+  /**
+   * Placeholders {@code [C]} of the tracked running statistics of the train-mode batch norms, in
+   * {@link ModelSpec#runningStatistics()} order (mean before variance).
+   */
+  final List<Output<?>> running;
+  /**
+   * The running statistics after folding in the batch statistics of the (training-mode) forward
+   * pass, PyTorch's update with the unbiased batch variance, in the order of {@link #running}.
+   */
+  final List<Output<?>> updated;
 
-  private SpecGraph(Graph graph, CurvatureGraph program, List<Output<?>> inputs) {
+  private SpecGraph(
+      Graph graph, CurvatureGraph program, List<Output<?>> inputs, Output<?> evalOutputs,
+      List<Output<?>> running, List<Output<?>> updated) {
     this.graph = graph;
     this.program = program;
     this.inputs = inputs;
+    this.evalOutputs = evalOutputs;
+    this.running = running;
+    this.updated = updated;
   }
 
   /** Builds the graph; the caller owns (and closes) {@link #graph}. */
   static SpecGraph build(ModelSpec spec, List<NamedArray> entries, TfAlgebra algebra) {
     Graph g = new Graph();
     try {
-      return new SpecGraph(g, null, null).buildInto(spec, entries, algebra);
+      return buildInto(g, spec, entries, algebra);
     } catch (RuntimeException | Error e) {
       g.close();
       throw e;
@@ -62,7 +86,8 @@ final class SpecGraph {
   }
 
   @SuppressWarnings({"unchecked", "rawtypes"})
-  private SpecGraph buildInto(ModelSpec spec, List<NamedArray> entries, TfAlgebra algebra) {
+  private static SpecGraph buildInto(
+      Graph graph, ModelSpec spec, List<NamedArray> entries, TfAlgebra algebra) {
     Ops tf = Ops.create(graph);
     Class<TFloating> type = (Class) algebra.tfType();
     int[] in = spec.inputShape();
@@ -77,25 +102,66 @@ final class SpecGraph {
     Output<TFloating> y =
         tf.withName("y").placeholder(type, Placeholder.shape(Shape.of(-1, k))).output();
 
+    // every entry once: trainable ones as placeholders, eval-mode running statistics as constants
     List<Output<?>> params = new ArrayList<>();
     List<ModelSpec.Entry> es = spec.entries();
+    List<Operand<TFloating>> values = new ArrayList<>();
+    for (int e = 0; e < es.size(); e++) {
+      values.add(es.get(e).trainable()
+          ? param(tf, type, es.get(e), params)
+          : constant(tf.withName("stat_" + es.get(e).name().replace('.', '_')), algebra,
+              entries.get(e).valuesView()));
+    }
+    List<Output<?>> running = new ArrayList<>();
+    for (ModelSpec.Entry e : spec.runningStatistics()) {
+      running.add(tf.withName(e.name().replace('.', '_'))
+          .placeholder(type, Placeholder.shape(Shape.of(e.shape()[0]))).output());
+    }
+
+    List<Output<?>> updated = new ArrayList<>();
+    Operand<TFloating> h = chain(tf, spec, x, values, running, false, updated);
+    Operand<TFloating> eval =
+        chain(tf.withSubScope("eval"), spec, x, values, running, true, null);
+    Output<TFloating> z = tf.withName("outputs").identity(h).output();
+    Output<TFloating> ze = tf.withName("eval_outputs").identity(eval).output();
+    Operand<TFloating> loss = switch (spec.loss()) {
+      case SOFTMAX_CROSS_ENTROPY -> TfLosses.softmaxCrossEntropy(tf, z, y);
+      case MSE -> TfLosses.meanSquaredError(tf, z, y);
+      case SIGMOID_BINARY_CROSS_ENTROPY -> TfLosses.sigmoidBinaryCrossEntropy(tf, z, y);
+    };
+    Output<TFloating> l = tf.withName("loss").identity(loss).output();
+    CurvatureGraph cg = new CurvatureGraph(graph, tf, params, z, l);
+    return new SpecGraph(graph, cg, List.of(x, y), ze, List.copyOf(running),
+        List.copyOf(updated));
+  }
+
+  /**
+   * The layers on the inputs {@code x}: in training mode ({@code eval} false) train-mode batch
+   * norms normalise with batch statistics and add their running statistics' update to {@code
+   * updated}; in evaluation mode they normalise with the placeholders {@code running}.
+   */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static Operand<TFloating> chain(
+      Ops tf, ModelSpec spec, Output<TFloating> x, List<Operand<TFloating>> values,
+      List<Output<?>> running, boolean eval, List<Output<?>> updated) {
     Operand<TFloating> h = x;
-    boolean image = in.length == 3;
+    boolean image = spec.inputShape().length == 3;
     if (image) {
       h = tf.linalg.transpose(h, tf.constant(new int[] {0, 2, 3, 1}));
     }
     int e = 0;
+    int r = 0;
     for (int l = 0; l < spec.layers().size(); l++) {
       LayerSpec layer = spec.layers().get(l);
       Ops lt = tf.withSubScope("layer" + l);
       if (layer instanceof LayerSpec.Dense d) {
-        Output<TFloating> w = param(tf, type, es.get(e++), params);
+        Operand<TFloating> w = values.get(e++);
         h = lt.linalg.matMul(h, w, MatMul.transposeB(true));
         if (d.bias()) {
-          h = lt.nn.biasAdd(h, param(tf, type, es.get(e++), params));
+          h = lt.nn.biasAdd(h, values.get(e++));
         }
       } else if (layer instanceof LayerSpec.Conv2d c) {
-        Output<TFloating> w = param(tf, type, es.get(e++), params);
+        Operand<TFloating> w = values.get(e++);
         if (c.padH() > 0 || c.padW() > 0) {
           h = lt.pad(h,
               lt.constant(new int[][] {{0, 0}, {c.padH(), c.padH()}, {c.padW(), c.padW()}, {0, 0}}),
@@ -104,23 +170,29 @@ final class SpecGraph {
         Operand<TFloating> hwio = lt.linalg.transpose(w, lt.constant(new int[] {2, 3, 1, 0}));
         h = lt.nn.conv2d(h, hwio, List.of(1L, (long) c.strideH(), (long) c.strideW(), 1L), "VALID");
         if (c.bias()) {
-          h = lt.nn.biasAdd(h, param(tf, type, es.get(e++), params));
+          h = lt.nn.biasAdd(h, values.get(e++));
         }
       } else if (layer instanceof LayerSpec.BatchNorm b) {
-        Output<TFloating> gamma = param(tf, type, es.get(e++), params);
-        Output<TFloating> beta = param(tf, type, es.get(e++), params);
+        Operand<TFloating> gamma = values.get(e++);
+        Operand<TFloating> beta = values.get(e++);
         Operand<TFloating> eps = lt.constantOfSameType(h, b.eps());
         Operand<TFloating> xhat;
-        if (b.mode() == LayerSpec.Mode.TRAIN) {
+        if (b.mode() == LayerSpec.Mode.TRAIN && !eval) {
           Operand<?> axes = lt.constant(image ? new int[] {0, 1, 2} : new int[] {0});
           Operand<TFloating> mean = lt.math.mean(h, (Operand) axes, Mean.keepDims(true));
           Operand<TFloating> centered = lt.math.sub(h, mean);
           Operand<TFloating> var =
               lt.math.mean(lt.math.square(centered), (Operand) axes, Mean.keepDims(true));
           xhat = lt.math.mul(centered, lt.math.rsqrt(lt.math.add(var, eps)));
+          runningUpdate(lt, b, h, mean, var, running.get(r), running.get(r + 1), updated);
+          r += 2;
+        } else if (b.mode() == LayerSpec.Mode.TRAIN) {
+          Operand<TFloating> rm = (Operand) running.get(r++);
+          Operand<TFloating> rv = (Operand) running.get(r++);
+          xhat = lt.math.mul(lt.math.sub(h, rm), lt.math.rsqrt(lt.math.add(rv, eps)));
         } else {
-          Operand<TFloating> rm = constant(lt, algebra, entries.get(e++).valuesView());
-          Operand<TFloating> rv = constant(lt, algebra, entries.get(e++).valuesView());
+          Operand<TFloating> rm = values.get(e++);
+          Operand<TFloating> rv = values.get(e++);
           xhat = lt.math.mul(lt.math.sub(h, rm), lt.math.rsqrt(lt.math.add(rv, eps)));
         }
         h = lt.math.add(lt.math.mul(xhat, gamma), beta);
@@ -147,15 +219,34 @@ final class SpecGraph {
         throw new IllegalArgumentException("layers[" + l + "]: unsupported " + layer.type());
       }
     }
-    Output<TFloating> z = tf.withName("outputs").identity(h).output();
-    Operand<TFloating> loss = switch (spec.loss()) {
-      case SOFTMAX_CROSS_ENTROPY -> TfLosses.softmaxCrossEntropy(tf, z, y);
-      case MSE -> TfLosses.meanSquaredError(tf, z, y);
-      case SIGMOID_BINARY_CROSS_ENTROPY -> TfLosses.sigmoidBinaryCrossEntropy(tf, z, y);
-    };
-    Output<TFloating> l = tf.withName("loss").identity(loss).output();
-    CurvatureGraph cg = new CurvatureGraph(graph, tf, params, z, l);
-    return new SpecGraph(graph, cg, List.of(x, y));
+    return h;
+  }
+
+  /**
+   * PyTorch's running-statistics update of a train-mode batch norm on input {@code h} with batch
+   * mean {@code mean} and biased variance {@code var} (kept dimensions): {@code r_μ ← (1 − m)
+   * r_μ + m μ_B}, {@code r_σ² ← (1 − m) r_σ² + m σ²_B M/(M − 1)} with {@code M} the values per
+   * channel ({@code size(h) / C}).
+   */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static void runningUpdate(
+      Ops lt, LayerSpec.BatchNorm b, Operand<TFloating> h, Operand<TFloating> mean,
+      Operand<TFloating> var, Output<?> rm, Output<?> rv, List<Output<?>> updated) {
+    Ops u = lt.withSubScope("running");
+    Operand<TInt32> c = u.constant(new int[] {b.features()});
+    Operand<TFloating> m = u.constantOfSameType(h, b.momentum());
+    Operand<TFloating> keep = u.constantOfSameType(h, 1 - b.momentum());
+    Operand<TFloating> count = u.math.div(
+        u.dtypes.cast(u.size(h), (Class<TFloating>) h.type()),
+        u.constantOfSameType(h, b.features()));
+    Operand<TFloating> unbias =
+        u.math.div(count, u.math.sub(count, u.constantOfSameType(h, 1.0)));
+    Operand<TFloating> mu = u.reshape(mean, c);
+    Operand<TFloating> s2 = u.reshape(var, c);
+    updated.add(u.withName("mean").math.add(
+        u.math.mul(keep, (Operand) rm), u.math.mul(m, mu)).asOutput());
+    updated.add(u.withName("var").math.add(
+        u.math.mul(keep, (Operand) rv), u.math.mul(u.math.mul(m, s2), unbias)).asOutput());
   }
 
   private static List<Long> longs(int[] a) {

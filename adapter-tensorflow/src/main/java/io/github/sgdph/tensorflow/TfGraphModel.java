@@ -45,7 +45,10 @@ import org.tensorflow.types.family.TType;
  * }</pre>
  *
  * <p>Parameters are held as TensorFlow tensors and fed to every run; the model owns its graph
- * and session and closes them in {@link #close()}. Not thread-safe.
+ * and session and closes them in {@link #close()}. sgdph does not know the graph's layers, so it
+ * tracks no running statistics: {@link TfObjective#updateRunningStatistics()} refuses on this
+ * model (a batch norm of the user's graph keeps whatever state the graph gives it). Not
+ * thread-safe.
  */
 public final class TfGraphModel extends TfModelBase<TfBatch> {
   private final Map<String, int[]> inputShapes;

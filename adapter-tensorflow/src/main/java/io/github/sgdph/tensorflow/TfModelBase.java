@@ -200,6 +200,17 @@ abstract class TfModelBase<B> implements CurvatureModel<B> {
     return io.github.sgdph.curvature.SpiChecks.rootIndices(sub, layout, what);
   }
 
+  /**
+   * {@link io.github.sgdph.curvature.Objective#updateRunningStatistics()} of an objective on
+   * {@code batch}; by default refused (a user's graph: sgdph tracks no running statistics).
+   *
+   * @throws UnsupportedOperationException unless the model tracks running statistics
+   */
+  void updateRunningStatistics(HostBatch batch) {
+    throw new UnsupportedOperationException(
+        getClass().getName() + ": running statistics are not tracked");
+  }
+
   // ------------------------------------------------------------------------------ running
 
   long version() {

@@ -84,6 +84,22 @@ public final class TfObjective implements Objective {
     return model.parameters();
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>On a {@link TfSpecModel}: one {@code Session.run} of the training-mode forward pass that
+   * fetches the updated running statistics (the objective keeps no forward pass between calls).
+   * On a {@link TfGraphModel} (a user's graph) this refuses: sgdph does not know the graph's
+   * batch norms.
+   *
+   * @throws UnsupportedOperationException on a user's graph
+   */
+  @Override
+  public void updateRunningStatistics() {
+    model.ensureOpen();
+    model.updateRunningStatistics(batch);
+  }
+
   @Override
   public TfObjective subBatch(int... indices) {
     model.ensureOpen();
