@@ -71,6 +71,7 @@ final class DensityPlot {
       chart.addSubtitle(new TextTitle(markerLabel));
     }
     chart.setBackgroundPaint(Color.WHITE);
+    java.nio.file.Files.createDirectories(file.toAbsolutePath().getParent());
     AtomicFiles.write(file, out -> ChartUtils.writeChartAsPNG(out, chart, WIDTH, HEIGHT));
   }
 }

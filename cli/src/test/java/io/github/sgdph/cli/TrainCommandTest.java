@@ -1,0 +1,130 @@
+package io.github.sgdph.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.sgdph.io.CheckpointFile;
+import io.github.sgdph.io.FashionMnist;
+import io.github.sgdph.train.TrainingState;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code sgdph train} on the reference backend, on small subsets of Fashion-MNIST (installed by
+ * {@code .ci/run}; skipped, saying so, where it is not).
+ */
+class TrainCommandTest {
+  @TempDir Path dir;
+
+  @BeforeAll
+  static void needsFashionMnist() {
+    Path d = FashionMnist.defaultDirectory();
+    Assumptions.assumeTrue(Files.isRegularFile(d.resolve("t10k-images-idx3-ubyte.gz")),
+        "Fashion-MNIST is not installed at " + d + " (apt-get install dataset-fashion-mnist)");
+  }
+
+  private static String[] args(Path out, String... extra) {
+    List<String> a = new java.util.ArrayList<>(List.of("train", "--model", "mlp",
+        "--optimizer", "sgdph", "--limit", "640", "--test-limit", "500", "--batch", "64",
+        "--seed", "3", "--out", out.toString()));
+    a.addAll(List.of(extra));
+    return a.toArray(String[]::new);
+  }
+
+  @Test
+  void trainsWritesMetricsCurvesAndACheckpoint() throws Exception {
+    Path out = dir.resolve("run");
+    CliTest.Run r = CliTest.run(args(out, "--epochs", "2"));
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("epoch 2/2: train loss"), r.out());
+    assertTrue(r.out().contains("final: test loss"), r.out());
+    List<String> csv = Files.readAllLines(out.resolve("metrics.csv"));
+    assertEquals(TrainCommand.METRICS_HEADER, csv.get(0));
+    assertEquals(3, csv.size(), csv.toString());
+    assertTrue(csv.get(2).startsWith("2,20,"), csv.get(2));
+    double acc = Double.parseDouble(csv.get(2).split(",")[4]);
+    assertTrue(acc > 0.6, "test accuracy after 20 SGD-PH steps on 640 images: " + acc);
+    byte[] png = Files.readAllBytes(out.resolve("curves.png"));
+    assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, java.util.Arrays.copyOf(png, 4));
+    TrainingState s = CheckpointFile.read(out.resolve(TrainCommand.CHECKPOINT));
+    assertEquals(2, s.epoch());
+    assertEquals(20, s.step());
+  }
+
+  @Test
+  void aResumedRunEndsWhereTheUninterruptedOneDoes() throws Exception {
+    Path whole = dir.resolve("whole");
+    Path parts = dir.resolve("parts");
+    assertEquals(0, CliTest.run(args(whole, "--epochs", "2")).code());
+    CliTest.Run first = CliTest.run(args(parts, "--epochs", "1", "--checkpoint-every", "4"));
+    assertEquals(0, first.code(), first.err());
+    CliTest.Run rest = CliTest.run(args(parts, "--epochs", "2", "--resume", parts.toString()));
+    assertEquals(0, rest.code(), rest.out() + rest.err());
+    assertTrue(rest.out().contains("resuming at epoch 2 after step 10"), rest.out());
+    TrainingState a = CheckpointFile.read(whole.resolve(TrainCommand.CHECKPOINT));
+    TrainingState b = CheckpointFile.read(parts.resolve(TrainCommand.CHECKPOINT));
+    for (int i = 0; i < a.parameters().size(); i++) {
+      assertArrayEquals(a.parameters().get(i).values(), b.parameters().get(i).values(), 0.0,
+          a.parameters().get(i).name());
+    }
+    assertEquals(a.optimizer(), b.optimizer());
+    List<String> ma = Files.readAllLines(whole.resolve("metrics.csv"));
+    List<String> mb = Files.readAllLines(parts.resolve("metrics.csv"));
+    assertEquals(ma.size(), mb.size());
+    for (int i = 0; i < ma.size(); i++) { // all but the seconds
+      assertEquals(ma.get(i).replaceAll(",[^,]*$", ""), mb.get(i).replaceAll(",[^,]*$", ""));
+    }
+  }
+
+  @Test
+  void badCheckpointsAndMismatchedRunsAreRefusedWithoutTouchingTheRun() throws Exception {
+    Path out = dir.resolve("run");
+    assertEquals(0, CliTest.run(args(out, "--epochs", "1")).code());
+    byte[] metrics = Files.readAllBytes(out.resolve("metrics.csv"));
+    byte[] checkpoint = Files.readAllBytes(out.resolve(TrainCommand.CHECKPOINT));
+
+    CliTest.Run other = CliTest.run(args(out, "--epochs", "2", "--resume", out.toString())
+        .clone());
+    assertEquals(0, other.code(), other.err()); // the same run continues
+    Files.write(out.resolve(TrainCommand.CHECKPOINT), checkpoint);
+    Files.write(out.resolve("metrics.csv"), metrics);
+
+    String[] sgd = args(out, "--epochs", "2", "--resume", out.toString());
+    sgd[4] = "sgd";
+    CliTest.Run r = CliTest.run(sgd);
+    assertEquals(Main.EXIT_USAGE, r.code(), r.out() + r.err());
+    assertTrue(r.err().contains("optimizer: saved sgdph, this run's sgd"), r.err());
+    assertArrayEquals(checkpoint, Files.readAllBytes(out.resolve(TrainCommand.CHECKPOINT)));
+    assertArrayEquals(metrics, Files.readAllBytes(out.resolve("metrics.csv")));
+
+    Files.writeString(out.resolve(TrainCommand.CHECKPOINT), "not a checkpoint");
+    r = CliTest.run(args(out, "--epochs", "2", "--resume", out.toString()));
+    assertEquals(Main.EXIT_USAGE, r.code());
+    assertTrue(r.err().contains(TrainCommand.CHECKPOINT) && r.err().contains("not an sgdph"
+        + " checkpoint"), r.err());
+    assertArrayEquals(metrics, Files.readAllBytes(out.resolve("metrics.csv")));
+  }
+
+  @Test
+  void badOptionsAreNamed() {
+    Path out = dir.resolve("x");
+    CliTest.Run r = CliTest.run(args(out, "--epochs", "0"));
+    assertEquals(Main.EXIT_USAGE, r.code());
+    assertTrue(r.err().contains("--epochs: must be >= 1"), r.err());
+    r = CliTest.run("train", "--model", "resnet", "--out", out.toString());
+    assertEquals(Main.EXIT_USAGE, r.code());
+    assertTrue(r.err().contains("model: unknown 'resnet'"), r.err());
+    r = CliTest.run("train", "--hp", "lr", "--out", out.toString());
+    assertTrue(r.err().contains("--hp: expected KEY=VALUE"), r.err());
+    r = CliTest.run("train", "--data-dir", dir.resolve("nothing").toString(), "--out",
+        out.toString());
+    assertEquals(Main.EXIT_USAGE, r.code());
+    assertTrue(r.err().contains("apt-get install dataset-fashion-mnist"), r.err());
+  }
+}
