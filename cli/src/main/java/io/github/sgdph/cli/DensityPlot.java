@@ -54,6 +54,8 @@ final class DensityPlot {
     x.setAutoRangeIncludesZero(false);
     LogAxis y = new LogAxis("density (log scale)");
     y.setSmallestValue(floor);
+    y.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(1.0));
+    y.setNumberFormatOverride(new java.text.DecimalFormat("0.#E0"));
     XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, false);
     r.setSeriesPaint(0, new Color(31, 119, 180));
     r.setSeriesStroke(0, new BasicStroke(2f));

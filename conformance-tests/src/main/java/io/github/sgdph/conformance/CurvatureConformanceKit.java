@@ -67,6 +67,12 @@ public abstract class CurvatureConformanceKit {
    *
    * @return the backend; called once per subject, so it may return a new instance each time
    */
+  /** Largest relative deviation of a resumed float64 run from the uninterrupted one. */
+  public static final double RESUME_F64 = 1e-12;
+
+  /** Largest relative deviation of a resumed float32 run from the uninterrupted one. */
+  public static final double RESUME_F32 = 1e-6;
+
   protected abstract SpecBackend backend();
 
   /**
@@ -852,6 +858,78 @@ public abstract class CurvatureConformanceKit {
    * products that have no finite-difference test (Gv, Jv). Skipped in float64, where the
    * products meet finite differences at 1e-7 and the reference at 1e-9.
    */
+  /**
+   * Training with {@link io.github.sgdph.train.Training}: the case's batches as a dataset, its
+   * optimizer, two epochs; a run resumed from the checkpoint after the first epoch, and one
+   * resumed mid-epoch, end where the uninterrupted run does — bit for bit where the backend is
+   * deterministic, within {@link #RESUME_F64} (float64) or {@link #RESUME_F32} (float32) relative
+   * otherwise.
+   */
+  @Nested
+  @DisplayName("training and resuming")
+  class Resuming {
+    @TestFactory
+    Stream<DynamicTest> required_aResumedRunEndsWhereTheUninterruptedOneDoes() {
+      return perCase(
+          s -> {
+            List<ArrayBatch> batches = s.c.batches();
+            io.github.sgdph.data.ArrayDataset data = concatenate(batches);
+            int batch = batches.get(0).size();
+            List<io.github.sgdph.train.TrainingState> saved = new ArrayList<>();
+            List<NamedArray> whole;
+            List<NamedArray> wholeStats;
+            try (SpecModel m = backend().build(s.c.model(), s.c.parameters(), dtype())) {
+              io.github.sgdph.train.TrainingReport r = training(m, s, data, batch)
+                  .checkpoints(saved::add, 1).build().run();
+              assertTrue(r.completed(), s.name + ": " + r.stopReason());
+              whole = m.exportParameters();
+              wholeStats = m.runningStatistics();
+            }
+            double tol = dtype() == DType.FLOAT64 ? RESUME_F64 : RESUME_F32;
+            for (io.github.sgdph.train.TrainingState from : List.of(saved.get(0),
+                saved.get(saved.size() / 2))) {
+              try (SpecModel m = backend().build(s.c.model(), s.c.parameters(), dtype())) {
+                training(m, s, data, batch).resume(from).build().run();
+                String what = s.name + " resumed after step " + from.step();
+                compare(whole, m.exportParameters(), tol, what + ": parameters");
+                compare(wholeStats, m.runningStatistics(), tol, what + ": running statistics");
+              }
+            }
+          });
+    }
+
+    private io.github.sgdph.train.Training.Builder training(SpecModel m, Subject s,
+        io.github.sgdph.data.ArrayDataset data, int batch) {
+      return io.github.sgdph.train.Training.builder().model(m)
+          .optimizer(io.github.sgdph.optim.Optimizers.create(s.c.optimizer()))
+          .trainingData(data).batchSize(batch).dropLast(true).epochs(2).seed(11);
+    }
+
+    private void compare(List<NamedArray> e, List<NamedArray> a, double tol, String what) {
+      for (int i = 0; i < e.size(); i++) {
+        double err = TrajectoryComparison.relative(a.get(i).values(), e.get(i).values());
+        assertTrue(err <= tol, what + " " + e.get(i).name() + " deviate " + err + " > " + tol);
+      }
+    }
+
+    private io.github.sgdph.data.ArrayDataset concatenate(List<ArrayBatch> batches) {
+      int xs = batches.get(0).xView().length / batches.get(0).size();
+      int ys = batches.get(0).yView().length / batches.get(0).size();
+      int n = batches.stream().mapToInt(ArrayBatch::size).sum();
+      double[] x = new double[n * xs];
+      double[] y = new double[n * ys];
+      int o = 0;
+      for (ArrayBatch b : batches) {
+        System.arraycopy(b.xView(), 0, x, o * xs, b.size() * xs);
+        System.arraycopy(b.yView(), 0, y, o * ys, b.size() * ys);
+        o += b.size();
+      }
+      int[] ysh = batches.get(0).yShape();
+      return new io.github.sgdph.data.ArrayDataset("case batches", x,
+          batches.get(0).sampleShape(), y, Arrays.copyOfRange(ysh, 1, ysh.length));
+    }
+  }
+
   /**
    * Evaluation mode and running statistics (what training and evaluation need): predictions with
    * running statistics equal the loss of the eval-mode twin on the reference, running statistics
