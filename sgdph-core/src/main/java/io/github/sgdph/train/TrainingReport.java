@@ -17,6 +17,10 @@ public record TrainingReport(
   /**
    * Copies the list.
    *
+   * @param epochs the epochs completed in this process
+   * @param steps the run's step count at the end
+   * @param completed whether every epoch ran
+   * @param stopReason why the run stopped early, or null
    * @throws NullPointerException if {@code epochs} is null
    */
   public TrainingReport {

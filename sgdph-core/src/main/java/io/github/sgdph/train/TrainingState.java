@@ -46,6 +46,19 @@ public record TrainingState(
   /**
    * Validates the fields.
    *
+   * @param spec the model's spec
+   * @param backend the backend's name
+   * @param dtype the model's dtype
+   * @param seed the run's seed
+   * @param batchSize samples per mini-batch, positive
+   * @param trainingSize training samples, positive
+   * @param epoch the next step's epoch, non-negative
+   * @param batch the next step's mini-batch, non-negative
+   * @param step the steps taken, non-negative
+   * @param epochLossSum the current epoch's loss sum, finite
+   * @param parameters every parameter entry of {@code spec}
+   * @param runningStatistics the running statistics of {@code spec}
+   * @param optimizer the optimizer's state
    * @throws IllegalArgumentException naming the first field out of range
    * @throws NullPointerException naming a missing field
    */

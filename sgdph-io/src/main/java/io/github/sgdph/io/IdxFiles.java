@@ -40,6 +40,9 @@ public final class IdxFiles {
     /**
      * Copies nothing: the record owns the arrays it is given.
      *
+     * @param file where it was read from
+     * @param dims the dimensions
+     * @param values the values
      * @throws NullPointerException if a component is null
      */
     public IdxArray {
