@@ -62,17 +62,17 @@ import org.junit.jupiter.api.TestFactory;
  */
 public abstract class CurvatureConformanceKit {
 
-  /**
-   * The backend under test.
-   *
-   * @return the backend; called once per subject, so it may return a new instance each time
-   */
   /** Largest relative deviation of a resumed float64 run from the uninterrupted one. */
   public static final double RESUME_F64 = 1e-12;
 
   /** Largest relative deviation of a resumed float32 run from the uninterrupted one. */
   public static final double RESUME_F32 = 1e-6;
 
+  /**
+   * The backend under test.
+   *
+   * @return the backend; called once per subject, so it may return a new instance each time
+   */
   protected abstract SpecBackend backend();
 
   /**
