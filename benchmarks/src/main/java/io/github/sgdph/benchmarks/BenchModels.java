@@ -1,10 +1,7 @@
 package io.github.sgdph.benchmarks;
 
-import io.github.sgdph.model.LayerSpec;
-import io.github.sgdph.model.LayerSpec.ActivationKind;
-import io.github.sgdph.model.LossKind;
+import io.github.sgdph.model.BuiltInModels;
 import io.github.sgdph.model.ModelSpec;
-import java.util.List;
 import java.util.Locale;
 
 /**
@@ -14,41 +11,26 @@ import java.util.Locale;
  */
 public enum BenchModels {
   /**
-   * MLP 784-256-256-10 with batch norm after each hidden layer: dense 784→256, batch norm, ReLU,
-   * dense 256→256, batch norm, ReLU, dense 256→10; softmax cross-entropy.
+   * MLP 784-256-256-10 with batch norm after each hidden layer ({@link BuiltInModels#MLP}):
+   * dense 784→256, batch norm, ReLU, dense 256→256, batch norm, ReLU, dense 256→10; softmax
+   * cross-entropy.
    */
-  MLP("784-256-256-10 MLP, batch norm after each hidden layer") {
-    @Override
-    public ModelSpec spec() {
-      return new ModelSpec(new int[] {784},
-          List.of(new LayerSpec.Dense(784, 256, true), batchNorm(256), relu(),
-              new LayerSpec.Dense(256, 256, true), batchNorm(256), relu(),
-              new LayerSpec.Dense(256, 10, true)),
-          LossKind.SOFTMAX_CROSS_ENTROPY);
-    }
-  },
+  MLP("784-256-256-10 MLP, batch norm after each hidden layer", BuiltInModels.MLP),
   /**
    * Small batch-norm CNN on 28×28×1 inputs: two blocks of 3×3 convolution (32, then 64
    * channels; stride 1, zero padding 1), batch norm, ReLU and 2×2 max-pool (stride 2), then
-   * flatten (64·7·7 = 3136) and dense 3136→10; softmax cross-entropy.
+   * flatten (64·7·7 = 3136) and dense 3136→10; softmax cross-entropy ({@link
+   * BuiltInModels#CNN}).
    */
-  CNN("CNN 28x28x1: [conv3x3 32, BN, ReLU, maxpool 2x2], [conv3x3 64, BN, ReLU, maxpool 2x2], dense 10") {
-    @Override
-    public ModelSpec spec() {
-      return new ModelSpec(new int[] {1, 28, 28},
-          List.of(new LayerSpec.Conv2d(1, 32, 3, 3, 1, 1, 1, 1, true), batchNorm(32), relu(),
-              maxPool(),
-              new LayerSpec.Conv2d(32, 64, 3, 3, 1, 1, 1, 1, true), batchNorm(64), relu(),
-              maxPool(),
-              new LayerSpec.Flatten(), new LayerSpec.Dense(64 * 7 * 7, 10, true)),
-          LossKind.SOFTMAX_CROSS_ENTROPY);
-    }
-  };
+  CNN("CNN 28x28x1: [conv3x3 32, BN, ReLU, maxpool 2x2], [conv3x3 64, BN, ReLU, maxpool 2x2],"
+      + " dense 10", BuiltInModels.CNN);
 
   private final String description;
+  private final BuiltInModels model;
 
-  BenchModels(String description) {
+  BenchModels(String description, BuiltInModels model) {
     this.description = description;
+    this.model = model;
   }
 
   /**
@@ -56,7 +38,9 @@ public enum BenchModels {
    *
    * @return a new spec of the model
    */
-  public abstract ModelSpec spec();
+  public ModelSpec spec() {
+    return model.spec();
+  }
 
   /**
    * A one-line description for reports.
@@ -91,17 +75,5 @@ public enum BenchModels {
     }
     throw new IllegalArgumentException(
         "--model: expected mlp or cnn but was '" + name + "'");
-  }
-
-  private static LayerSpec batchNorm(int features) {
-    return new LayerSpec.BatchNorm(features, 1e-5, 0.1, LayerSpec.Mode.TRAIN);
-  }
-
-  private static LayerSpec relu() {
-    return new LayerSpec.Activation(ActivationKind.RELU);
-  }
-
-  private static LayerSpec maxPool() {
-    return new LayerSpec.Pool2d(LayerSpec.PoolKind.MAX, 2, 2, 2, 2);
   }
 }
