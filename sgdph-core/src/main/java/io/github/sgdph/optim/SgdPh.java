@@ -196,9 +196,11 @@ public final class SgdPh implements Optimizer {
     ParameterVector g;
     ParameterVector h = null;
     try (Curvature c = objective.curvature()) {
-      loss = c.loss();
+      // the gradient first: a backend may compute the loss with it in one pass (TensorFlow
+      // runs one graph for both), where the loss first would be a forward pass of its own
       g = c.gradient();
       try {
+        loss = c.loss();
         NonFiniteException.check(loss, "loss");
         NonFiniteException.check(g, "gradient");
         if (refresh) {
