@@ -197,6 +197,14 @@ final class CountingObjective implements Objective {
       return c.hvp(v);
     }
 
+    /** Counted as one gradient and one Hessian-vector product; the backend's own pass. */
+    @Override
+    public GradientAndHvp gradientAndHvp(ParameterVector v) {
+      counts.gradients++;
+      counts.hvps++;
+      return c.gradientAndHvp(v);
+    }
+
     @Override
     public ParameterVector ggnvp(ParameterVector v) {
       counts.ggnvps++;
