@@ -46,6 +46,10 @@ final class BlockNetwork {
   final boolean ownsAlgebra;
   private final AtomicLong version = new AtomicLong();
   private volatile GradientGraph gradientGraph;
+  /** What {@link GradientGraph#ADAPTIVE} stands for now: the graph of the latest product. */
+  private volatile GradientGraph learnedGraph = GradientGraph.PLAIN;
+  /** Whether the block's batch norms may run fused (spec models in float32, train mode). */
+  private volatile boolean fusableBatchNorm;
   private volatile boolean closed;
 
   BlockNetwork(
@@ -84,6 +88,28 @@ final class BlockNetwork {
 
   void gradientGraph(GradientGraph g) {
     this.gradientGraph = Objects.requireNonNull(g, "gradientGraph");
+  }
+
+  boolean fusableBatchNorm() {
+    return fusableBatchNorm;
+  }
+
+  void fusableBatchNorm(boolean fusable) {
+    this.fusableBatchNorm = fusable;
+  }
+
+  /** The graph a new curvature's gradient builds: the setting, {@code ADAPTIVE} resolved. */
+  GradientGraph effectiveGradientGraph() {
+    GradientGraph g = gradientGraph;
+    return g == GradientGraph.ADAPTIVE ? learnedGraph : g;
+  }
+
+  /**
+   * A curvature was asked for a product that differentiates {@code graph} ({@code HESSIAN} or
+   * {@code GAUSS_NEWTON}): with {@code ADAPTIVE}, later gradients build it.
+   */
+  void productAsked(GradientGraph graph) {
+    learnedGraph = graph;
   }
 
   Device device() {
@@ -127,6 +153,16 @@ final class BlockNetwork {
    * @throws IllegalArgumentException if the block rejects the batch
    */
   NDList forward(NDManager manager, NDList values, NDList data, DjlObjective owner) {
+    return forward(manager, values, data, owner, false);
+  }
+
+  /**
+   * The forward pass with these parameter values; {@code fusedBatchNorm}: the spec's train-mode
+   * batch norms run as PyTorch's fused kernel where {@link #fusableBatchNorm()} (same function,
+   * other rounding; see {@code SpecBlocks.ExactBatchNorm}).
+   */
+  NDList forward(NDManager manager, NDList values, NDList data, DjlObjective owner,
+      boolean fusedBatchNorm) {
     Map<Parameter, NDArray> m = substitutes(values);
     if (training && runningStats.length > 0 && advanceStatsOncePerObjective
         && !owner.claimRunningStatsUpdate()) {
@@ -137,7 +173,8 @@ final class BlockNetwork {
       }
     }
     try {
-      return block.forward(new SubstituteStore(manager, m), data, training);
+      return block.forward(
+          new SubstituteStore(manager, m, fusedBatchNorm && fusableBatchNorm), data, training);
     } catch (IllegalArgumentException e) {
       if (e.getMessage() != null && e.getMessage().startsWith("batch")) {
         throw e;
@@ -213,19 +250,29 @@ final class BlockNetwork {
    */
   NDArray[] perturbations(ParameterVector d, double alpha, int[] idx, String what) {
     NDArray[] step = new NDArray[idx.length];
+    NDArray[] ds = new NDArray[idx.length];
+    NDArray[] next = new NDArray[idx.length];
     for (int i = 0; i < idx.length; i++) {
       String name = layout.block(idx[i]).name();
       NDArray p = trainable[idx[i]].getArray();
-      NDArray di = array(d.block(i), p.getShape(), what, name);
-      if (!DjlTensor.allFinite(di)) {
-        throw new IllegalArgumentException(
-            what + ": block '" + name + "' has a non-finite entry (NaN or infinite)");
-      }
-      step[i] = di.mul(alpha);
-      if (!DjlTensor.allFinite(p.add(step[i]))) {
-        throw new IllegalArgumentException(
-            what + ": block '" + name + "' times alpha " + alpha
-                + " makes the parameters overflow to infinity");
+      ds[i] = array(d.block(i), p.getShape(), what, name);
+      step[i] = ds[i].mul(alpha);
+      next[i] = p.add(step[i]);
+    }
+    // The parameters are finite, so θ + alpha·d is finite only if d is (0·∞ is NaN): one check
+    // of all blocks (one host read); the block and the cause are told apart only on failure.
+    if (!DjlTensor.allFinite(next)) {
+      for (int i = 0; i < idx.length; i++) {
+        String name = layout.block(idx[i]).name();
+        if (!DjlTensor.allFinite(ds[i])) {
+          throw new IllegalArgumentException(
+              what + ": block '" + name + "' has a non-finite entry (NaN or infinite)");
+        }
+        if (!DjlTensor.allFinite(next[i])) {
+          throw new IllegalArgumentException(
+              what + ": block '" + name + "' times alpha " + alpha
+                  + " makes the parameters overflow to infinity");
+        }
       }
     }
     return step;
@@ -261,12 +308,19 @@ final class BlockNetwork {
   }
 
   /** Reads the block's parameters through substitute arrays. */
-  private static final class SubstituteStore extends ParameterStore {
+  static final class SubstituteStore extends ParameterStore {
     private final Map<Parameter, NDArray> values;
+    private final boolean fusedBatchNorm;
 
-    SubstituteStore(NDManager manager, Map<Parameter, NDArray> values) {
+    SubstituteStore(NDManager manager, Map<Parameter, NDArray> values, boolean fusedBatchNorm) {
       super(manager, false);
       this.values = values;
+      this.fusedBatchNorm = fusedBatchNorm;
+    }
+
+    /** Whether the spec's train-mode batch norms may run fused in this pass. */
+    boolean fusedBatchNorm() {
+      return fusedBatchNorm;
     }
 
     @Override

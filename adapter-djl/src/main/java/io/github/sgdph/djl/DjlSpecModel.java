@@ -6,6 +6,7 @@ import ai.djl.nn.SequentialBlock;
 import io.github.sgdph.cases.CaseFile;
 import io.github.sgdph.curvature.Capabilities;
 import io.github.sgdph.data.ArrayBatch;
+import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.NamedArray;
 import io.github.sgdph.model.SpecModel;
@@ -60,6 +61,10 @@ public final class DjlSpecModel implements SpecModel {
       this.net =
           new BlockNetwork(block, algebra, true, layout, trainable, stats,
               OutputLoss.of(spec.loss()), true, false, options.gradientGraph());
+      // train-mode batch norms may run as PyTorch's fused kernel in float32, where the spec's ε
+      // rounded to float32 is exactly what the kernel gets (SpecBlocks.ExactBatchNorm)
+      net.fusableBatchNorm(dtype == DType.FLOAT32 && spec.layers().stream().anyMatch(
+          l -> l instanceof LayerSpec.BatchNorm bn && bn.mode() == LayerSpec.Mode.TRAIN));
       importValues(parameters);
     } catch (RuntimeException e) {
       algebra.close();
