@@ -87,6 +87,57 @@ class EvaluationModeTest {
     }
   }
 
+  /**
+   * In float32 the train-mode batch norms of a training pass run as PyTorch's fused kernel, which
+   * updates the running statistics handed to it in place: with every gradient graph (the fused
+   * forward pass, and the second primitive-form pass that Jacobian and Gauss-Newton products
+   * differentiate), no loss, gradient, product or line search moves the tracked statistics, and
+   * evaluation and the update still see them.
+   */
+  @ParameterizedTest
+  @EnumSource(GradientGraph.class)
+  void fusedBatchNormLeavesRunningStatisticsAlone(GradientGraph graph) {
+    SpecBackend fused = new DjlBackend(DjlOptions.builder().gradientGraph(graph).build());
+    for (String name : CASES) {
+      CaseFile c = BundledCases.load(name);
+      ArrayBatch b = c.batches().get(0);
+      try (SpecModel model = fused.build(c.model(), c.parameters(), DType.FLOAT32);
+          SpecModel ref = reference().build(c.model(), c.parameters(), DType.FLOAT64);
+          ParameterVector v = random(model, 11)) {
+        Objective o = model.objective(b);
+        assertTrue(((DjlObjective) o).network().fusableBatchNorm(), name);
+        List<NamedArray> initial = model.runningStatistics();
+        double[] before = model.predict(b);
+        for (int round = 0; round < 2; round++) {
+          o.loss();
+          o.lossAt(v, 0.5);
+          try (Curvature cur = o.curvature()) {
+            cur.gradient().close();
+            cur.ggnvp(v).close();
+            cur.jvp(v).close();
+            cur.hvp(v).close();
+          }
+          try (Curvature cur = o.curvature();
+              Curvature.GradientAndHvp gh = cur.gradientAndHvp(v)) {
+            assertTrue(gh.gradient().norm() > 0, name);
+          }
+        }
+        assertSameStatistics(initial, model.runningStatistics(), name + " " + graph);
+        assertArrayEquals(before, model.predict(b), name + " " + graph + ": predict");
+        o.updateRunningStatistics();
+        ref.objective(b).updateRunningStatistics();
+        List<NamedArray> a = model.runningStatistics();
+        List<NamedArray> e = ref.runningStatistics();
+        for (int i = 0; i < e.size(); i++) {
+          assertTrue(TrajectoryComparison.relative(a.get(i).values(), e.get(i).values()) <= 1e-4,
+              name + " " + graph + ": " + e.get(i).name());
+        }
+        assertTrue(TrajectoryComparison.relative(model.predict(b), ref.predict(b)) <= 1e-4,
+            name + " " + graph + ": predict after the update");
+      }
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(names = {"FLOAT32", "FLOAT64"})
   void statisticsAndPredictionsFollowTheReferenceOverSeveralSteps(DType dtype) {
