@@ -275,7 +275,7 @@ public final class BlockCurvatureModel implements CurvatureModel<Batch> {
     private boolean training = true;
     private boolean checkInputShapes = true;
     private ChannelWiseRule channelWiseRule = ChannelWiseRule.DEFAULT;
-    private GradientGraph gradientGraph = GradientGraph.HESSIAN;
+    private GradientGraph gradientGraph = GradientGraph.ADAPTIVE;
 
     private Builder(Block block) {
       this.block = Objects.requireNonNull(block, "block");
@@ -341,7 +341,7 @@ public final class BlockCurvatureModel implements CurvatureModel<Batch> {
     }
 
     /**
-     * What a gradient builds for later products (default {@link GradientGraph#HESSIAN}).
+     * What a gradient builds for later products (default {@link GradientGraph#ADAPTIVE}).
      *
      * @param graph the graph
      * @return this builder

@@ -47,6 +47,10 @@ final class BlockNetwork {
   private final AtomicLong version = new AtomicLong();
   private volatile GradientGraph gradientGraph;
   private volatile RunningStatisticsTracker tracker;
+  /** What {@link GradientGraph#ADAPTIVE} stands for now: the graph of the latest product. */
+  private volatile GradientGraph learnedGraph = GradientGraph.PLAIN;
+  /** Whether the block's batch norms may run fused (spec models in float32, train mode). */
+  private volatile boolean fusableBatchNorm;
   private volatile boolean closed;
 
   /** Folds an objective's batch statistics into tracked running statistics (spec models). */
@@ -106,6 +110,28 @@ final class BlockNetwork {
     this.tracker = t;
   }
 
+  boolean fusableBatchNorm() {
+    return fusableBatchNorm;
+  }
+
+  void fusableBatchNorm(boolean fusable) {
+    this.fusableBatchNorm = fusable;
+  }
+
+  /** The graph a new curvature's gradient builds: the setting, {@code ADAPTIVE} resolved. */
+  GradientGraph effectiveGradientGraph() {
+    GradientGraph g = gradientGraph;
+    return g == GradientGraph.ADAPTIVE ? learnedGraph : g;
+  }
+
+  /**
+   * A curvature was asked for a product that differentiates {@code graph} ({@code HESSIAN} or
+   * {@code GAUSS_NEWTON}): with {@code ADAPTIVE}, later gradients build it.
+   */
+  void productAsked(GradientGraph graph) {
+    learnedGraph = graph;
+  }
+
   Device device() {
     return algebra.device();
   }
@@ -147,19 +173,43 @@ final class BlockNetwork {
    * @throws IllegalArgumentException if the block rejects the batch
    */
   NDList forward(NDManager manager, NDList values, NDList data, DjlObjective owner) {
-    return forward(manager, values, data, owner, training, null);
+    return forward(manager, values, data, owner, false);
+  }
+
+  /**
+   * The forward pass with these parameter values; {@code fusedBatchNorm}: the spec's train-mode
+   * batch norms run as PyTorch's fused kernel where {@link #fusableBatchNorm()} (same function,
+   * other rounding; see {@code SpecBlocks.ExactBatchNorm}).
+   */
+  NDList forward(NDManager manager, NDList values, NDList data, DjlObjective owner,
+      boolean fusedBatchNorm) {
+    return forward(manager, values, data, owner, training, null, fusedBatchNorm);
   }
 
   /**
    * {@link #forward(NDManager, NDList, NDList, DjlObjective)} with the block's {@code training}
    * flag given ({@code false}: evaluation mode, no running statistics advanced) and, for a spec
-   * model's batch norms, a sink for the batch statistics of the pass (or null).
+   * model's batch norms, a sink for the batch statistics of the pass (or null); never fused.
    *
    * @param owner the objective (may be null for an evaluation-mode pass)
    */
   NDList forward(
       NDManager manager, NDList values, NDList data, DjlObjective owner, boolean trainingPass,
       SpecBlocks.BatchStatisticsSink sink) {
+    return forward(manager, values, data, owner, trainingPass, sink, false);
+  }
+
+  /**
+   * The forward pass with these parameter values, the block's {@code training} flag given, a
+   * sink for a spec model's batch statistics (or null), and {@code fusedBatchNorm}: the spec's
+   * train-mode batch norms run as PyTorch's fused kernel where {@link #fusableBatchNorm()} (same
+   * function, other rounding; see {@code SpecBlocks.ExactBatchNorm}) in a training pass without
+   * a sink. The fused kernel gets throwaway running statistics, so no pass changes the tracked
+   * ones, fused or not.
+   */
+  private NDList forward(
+      NDManager manager, NDList values, NDList data, DjlObjective owner, boolean trainingPass,
+      SpecBlocks.BatchStatisticsSink sink, boolean fusedBatchNorm) {
     Map<Parameter, NDArray> m = substitutes(values);
     if (trainingPass && runningStats.length > 0 && advanceStatsOncePerObjective
         && (owner == null || !owner.claimRunningStatsUpdate())) {
@@ -170,8 +220,11 @@ final class BlockNetwork {
       }
     }
     try {
+      boolean fused = fusedBatchNorm && fusableBatchNorm && trainingPass && sink == null;
       ParameterStore store =
-          sink == null ? new SubstituteStore(manager, m) : new RecordingStore(manager, m, sink);
+          sink == null
+              ? new SubstituteStore(manager, m, fused)
+              : new RecordingStore(manager, m, sink);
       return block.forward(store, data, trainingPass);
     } catch (IllegalArgumentException e) {
       if (e.getMessage() != null && e.getMessage().startsWith("batch")) {
@@ -248,19 +301,29 @@ final class BlockNetwork {
    */
   NDArray[] perturbations(ParameterVector d, double alpha, int[] idx, String what) {
     NDArray[] step = new NDArray[idx.length];
+    NDArray[] ds = new NDArray[idx.length];
+    NDArray[] next = new NDArray[idx.length];
     for (int i = 0; i < idx.length; i++) {
       String name = layout.block(idx[i]).name();
       NDArray p = trainable[idx[i]].getArray();
-      NDArray di = array(d.block(i), p.getShape(), what, name);
-      if (!DjlTensor.allFinite(di)) {
-        throw new IllegalArgumentException(
-            what + ": block '" + name + "' has a non-finite entry (NaN or infinite)");
-      }
-      step[i] = di.mul(alpha);
-      if (!DjlTensor.allFinite(p.add(step[i]))) {
-        throw new IllegalArgumentException(
-            what + ": block '" + name + "' times alpha " + alpha
-                + " makes the parameters overflow to infinity");
+      ds[i] = array(d.block(i), p.getShape(), what, name);
+      step[i] = ds[i].mul(alpha);
+      next[i] = p.add(step[i]);
+    }
+    // The parameters are finite, so θ + alpha·d is finite only if d is (0·∞ is NaN): one check
+    // of all blocks (one host read); the block and the cause are told apart only on failure.
+    if (!DjlTensor.allFinite(next)) {
+      for (int i = 0; i < idx.length; i++) {
+        String name = layout.block(idx[i]).name();
+        if (!DjlTensor.allFinite(ds[i])) {
+          throw new IllegalArgumentException(
+              what + ": block '" + name + "' has a non-finite entry (NaN or infinite)");
+        }
+        if (!DjlTensor.allFinite(next[i])) {
+          throw new IllegalArgumentException(
+              what + ": block '" + name + "' times alpha " + alpha
+                  + " makes the parameters overflow to infinity");
+        }
       }
     }
     return step;
@@ -296,12 +359,19 @@ final class BlockNetwork {
   }
 
   /** Reads the block's parameters through substitute arrays. */
-  private static class SubstituteStore extends ParameterStore {
+  static class SubstituteStore extends ParameterStore {
     private final Map<Parameter, NDArray> values;
+    private final boolean fusedBatchNorm;
 
-    SubstituteStore(NDManager manager, Map<Parameter, NDArray> values) {
+    SubstituteStore(NDManager manager, Map<Parameter, NDArray> values, boolean fusedBatchNorm) {
       super(manager, false);
       this.values = values;
+      this.fusedBatchNorm = fusedBatchNorm;
+    }
+
+    /** Whether the spec's train-mode batch norms may run fused in this pass. */
+    boolean fusedBatchNorm() {
+      return fusedBatchNorm;
     }
 
     @Override
@@ -329,7 +399,7 @@ final class BlockNetwork {
 
     RecordingStore(
         NDManager manager, Map<Parameter, NDArray> values, SpecBlocks.BatchStatisticsSink sink) {
-      super(manager, values);
+      super(manager, values, false);
       this.sink = sink;
     }
 

@@ -206,6 +206,23 @@ public final class DjlAlgebra implements TensorAlgebra, AutoCloseable {
     return out;
   }
 
+  /**
+   * One device sum per tensor, added up and read once (see {@code DjlTensor.allFinite}); a
+   * tensor of another backend is asked itself.
+   */
+  @Override
+  public boolean allFinite(io.github.sgdph.tensor.Tensor... tensors) {
+    java.util.List<NDArray> arrays = new java.util.ArrayList<>(tensors.length);
+    for (io.github.sgdph.tensor.Tensor t : tensors) {
+      if (t instanceof DjlTensor d && d.algebra() == this) {
+        arrays.add(d.array());
+      } else if (!t.allFinite()) {
+        return false;
+      }
+    }
+    return DjlTensor.allFinite(arrays.toArray(NDArray[]::new));
+  }
+
   /** A scalar array's value as a double. */
   static double scalar(NDArray a) {
     DataType t = a.getDataType();

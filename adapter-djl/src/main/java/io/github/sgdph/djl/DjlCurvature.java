@@ -61,6 +61,16 @@ public final class DjlCurvature implements Curvature {
   private final long version;
   private final int batchSize;
   private final GradientGraph graph;
+  /**
+   * Whether the forward pass ran the spec's batch norms fused (float32 spec models with a
+   * train-mode batch norm; every forward pass of such a model does, so losses and gradients
+   * agree whatever the {@link GradientGraph}): Jacobian- and Gauss-Newton-vector products then
+   * differentiate a second forward pass in the primitive form, made on their first use, and the
+   * gradient is a plain backward pass even for {@link GradientGraph#GAUSS_NEWTON}.
+   */
+  private final boolean fused;
+  private NDList data;
+  private NDList jacobianOutputs;
   private NDManager manager;
   private NDList aliases;
   private NDList outputs;
@@ -86,7 +96,8 @@ public final class DjlCurvature implements Curvature {
     this.net = objective.network();
     this.version = net.version();
     this.batchSize = objective.batchSize();
-    this.graph = net.gradientGraph();
+    this.graph = net.effectiveGradientGraph();
+    this.fused = net.fusableBatchNorm();
     this.manager = net.algebra.manager().newSubManager();
     try (PyTorchRuntime.GradMode on = PyTorchRuntime.GradMode.on();
         NDScope scope = new NDScope()) {
@@ -98,9 +109,10 @@ public final class DjlCurvature implements Curvature {
         a.setRequiresGradient(true);
         al.add(a);
       }
-      NDList out = net.forward(manager, al, b.data(), objective);
+      NDList out = net.forward(manager, al, b.data(), objective, fused);
       NDArray l = objective.evaluateLoss(b.labels(), out);
       this.aliases = keep(al);
+      this.data = fused ? keep(b.data()) : null;
       this.outputs = keep(out);
       this.labels = keep(b.labels());
       this.lossArray = keep(new NDList(l)).get(0);
@@ -191,7 +203,14 @@ public final class DjlCurvature implements Curvature {
     }
     switch (graph) {
       case HESSIAN -> ensureHessianGraph();
-      case GAUSS_NEWTON -> ensureJacobianGraph(true);
+      case GAUSS_NEWTON -> {
+        if (fused) { // Jᵀu is of the primitive forward pass, the gradient of this one
+          gradient = keep(PyTorchRuntime.grad(new NDList(lossArray), aliases, ones(lossArray),
+              false, manager));
+        } else {
+          ensureJacobianGraph(true);
+        }
+      }
       default -> gradient =
           keep(PyTorchRuntime.grad(new NDList(lossArray), aliases, ones(lossArray), false,
               manager));
@@ -217,7 +236,8 @@ public final class DjlCurvature implements Curvature {
     if (jtGraph != null) {
       return;
     }
-    boolean useLossGradient = asGradient || gradient == null;
+    boolean useLossGradient = !fused && (asGradient || gradient == null);
+    NDList outputs = jacobianOutputs();
     NDList u = new NDList(outputs.size());
     if (useLossGradient) {
       for (NDArray d : lossOutputGradient()) {
@@ -236,6 +256,21 @@ public final class DjlCurvature implements Curvature {
     if (gradient == null && useLossGradient) {
       gradient = jtGraph;
     }
+  }
+
+  /**
+   * The outputs whose graph Jacobian-vector products differentiate twice: {@link #outputs}, or
+   * after a fused forward pass the outputs of a second one in the primitive form (same values to
+   * rounding), made once.
+   */
+  private NDList jacobianOutputs() {
+    if (!fused) {
+      return outputs;
+    }
+    if (jacobianOutputs == null) {
+      jacobianOutputs = keep(net.forward(manager, aliases, data, objective, false));
+    }
+    return jacobianOutputs;
   }
 
   /**
@@ -312,6 +347,7 @@ public final class DjlCurvature implements Curvature {
     int[] idx = net.rootIndices(v.layout(), "v");
     try (PyTorchRuntime.GradMode on = PyTorchRuntime.GradMode.on();
         NDScope scope = new NDScope()) {
+      net.productAsked(GradientGraph.HESSIAN);
       ensureHessianGraph();
       NDList r = PyTorchRuntime.grad(select(hessianGraph, idx), select(aliases, idx),
           directions(v, idx), false, net.algebra.manager());
@@ -321,6 +357,7 @@ public final class DjlCurvature implements Curvature {
 
   /** {@code J v}, one array per output, in the current scope. */
   private NDList jacobianVector(ParameterVector v, int[] idx) {
+    net.productAsked(GradientGraph.GAUSS_NEWTON);
     ensureJacobianGraph(false);
     return PyTorchRuntime.grad(select(jtGraph, idx), jtLeaf, directions(v, idx), false,
         manager);
@@ -529,6 +566,8 @@ public final class DjlCurvature implements Curvature {
       manager = null;
       aliases = null;
       outputs = null;
+      jacobianOutputs = null;
+      data = null;
       labels = null;
       lossArray = null;
       gradient = null;

@@ -132,7 +132,9 @@ public final class DjlObjective implements Objective {
         }
       }
       BatchSource.Materialized b = source.materialize(m, net.device(), net.dataType());
-      NDList out = net.forward(m, values, b.data(), this);
+      // as a curvature's forward pass (fused batch norms where the model allows), so that a
+      // loss here and a curvature's loss are the same number
+      NDList out = net.forward(m, values, b.data(), this, true);
       NDArray l = evaluateLoss(b.labels(), out);
       return DjlAlgebra.scalar(l);
     }

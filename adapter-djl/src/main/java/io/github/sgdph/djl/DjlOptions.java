@@ -33,7 +33,7 @@ public record DjlOptions(Device device, GradientGraph gradientGraph) {
 
   /**
    * The defaults: CPU, or the device named by the system property {@value #DEVICE_PROPERTY};
-   * {@link GradientGraph#HESSIAN}.
+   * {@link GradientGraph#ADAPTIVE}.
    *
    * @return the default options
    * @throws IllegalArgumentException if the property names no device
@@ -54,7 +54,7 @@ public record DjlOptions(Device device, GradientGraph gradientGraph) {
   /** Builds {@link DjlOptions}; every setter validates its argument. */
   public static final class Builder {
     private Device device;
-    private GradientGraph gradientGraph = GradientGraph.HESSIAN;
+    private GradientGraph gradientGraph = GradientGraph.ADAPTIVE;
 
     private Builder() {}
 
@@ -82,7 +82,7 @@ public record DjlOptions(Device device, GradientGraph gradientGraph) {
     }
 
     /**
-     * What a gradient builds for later products (default {@link GradientGraph#HESSIAN}).
+     * What a gradient builds for later products (default {@link GradientGraph#ADAPTIVE}).
      *
      * @param graph the graph
      * @return this builder

@@ -73,6 +73,10 @@ public final class DjlSpecModel implements SpecModel {
       this.net =
           new BlockNetwork(block, algebra, true, layout, trainable, stats,
               OutputLoss.of(spec.loss()), true, false, options.gradientGraph());
+      // train-mode batch norms may run as PyTorch's fused kernel in float32, where the spec's ε
+      // rounded to float32 is exactly what the kernel gets (SpecBlocks.ExactBatchNorm)
+      net.fusableBatchNorm(dtype == DType.FLOAT32 && spec.layers().stream().anyMatch(
+          l -> l instanceof LayerSpec.BatchNorm bn && bn.mode() == LayerSpec.Mode.TRAIN));
       importValues(parameters);
       importValues(spec.initialRunningStatistics());
       net.runningStatisticsTracker(this::updateRunningStatistics);

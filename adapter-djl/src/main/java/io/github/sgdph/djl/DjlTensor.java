@@ -256,6 +256,40 @@ public final class DjlTensor implements Tensor {
 
   /** Whether every element of a floating-point array is finite. */
   static boolean allFinite(NDArray a) {
+    return allFinite(new NDArray[] {a});
+  }
+
+  /**
+   * Whether every entry of every array is finite, with one host read when they are: the arrays'
+   * sums, added up on the device. A sum is finite only if every entry is (an infinity or a NaN
+   * stays in a sum: ∞ + finite = ∞, ∞ − ∞ = NaN); a non-finite total can also come from finite
+   * entries whose sum overflows, so only then is each array checked exactly ({@code 0·x} is NaN
+   * exactly for NaN and ±∞). Before, every block of a gradient, an update and the new
+   * parameters was checked on its own: four PyTorch calls and one host read per block.
+   */
+  static boolean allFinite(NDArray[] arrays) {
+    try (NDScope scope = new NDScope()) {
+      NDArray total = null;
+      for (NDArray a : arrays) {
+        if (a.size() == 0) {
+          continue;
+        }
+        NDArray s = a.sum();
+        total = total == null ? s : total.add(s);
+      }
+      if (total == null || Double.isFinite(DjlAlgebra.scalar(total))) {
+        return true;
+      }
+    }
+    for (NDArray a : arrays) {
+      if (!exactlyAllFinite(a)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean exactlyAllFinite(NDArray a) {
     if (a.size() == 0) {
       return true;
     }

@@ -218,4 +218,29 @@ class DjlTensorTest {
     assertTrue(e.getMessage().contains("data type"), e.getMessage());
     wrong.close();
   }
+
+  @ParameterizedTest
+  @EnumSource(DType.class)
+  void allFiniteIsExactForNanInfinityAndOverflowingSums(DType d) {
+    DjlAlgebra a = alg(d);
+    double big = d == DType.FLOAT32 ? 3e38 : 1.7e308;
+    try (DjlTensor fine = a.fromArray(new double[] {1, -2, 3}, 3);
+        DjlTensor huge = a.fromArray(new double[] {big, big, big}, 3);
+        DjlTensor nan = a.fromArray(new double[] {1, Double.NaN, 3}, 3);
+        DjlTensor inf = a.fromArray(new double[] {1, Double.POSITIVE_INFINITY, 3}, 3);
+        DjlTensor plus = a.fromArray(new double[] {Double.POSITIVE_INFINITY}, 1);
+        DjlTensor minus = a.fromArray(new double[] {Double.NEGATIVE_INFINITY}, 1);
+        DjlTensor empty = a.zeros(0)) {
+      assertTrue(fine.allFinite());
+      assertTrue(huge.allFinite(), "a sum that overflows is no false positive");
+      assertTrue(empty.allFinite());
+      assertFalse(nan.allFinite());
+      assertFalse(inf.allFinite());
+      assertTrue(a.allFinite(fine, huge, empty));
+      assertTrue(a.allFinite());
+      assertFalse(a.allFinite(fine, huge, nan));
+      assertFalse(a.allFinite(plus, minus), "sums that cancel are still infinite");
+      assertTrue(fine.axpby(2, huge.copy().scale(0), 0.5).allFinite());
+    }
+  }
 }

@@ -81,6 +81,23 @@ public final class Nd4jAlgebra implements TensorAlgebra {
     return Dl4jBackend.NAME;
   }
 
+  /**
+   * One sum per tensor, added up and read once (see {@code Nd4jArrays.allFinite}); tensors of
+   * another backend are asked themselves.
+   */
+  @Override
+  public boolean allFinite(io.github.sgdph.tensor.Tensor... tensors) {
+    INDArray[] arrays = new INDArray[tensors.length];
+    for (int i = 0; i < tensors.length; i++) {
+      if (tensors[i] instanceof Nd4jTensor n) {
+        arrays[i] = n.array();
+      } else if (!tensors[i].allFinite()) {
+        return false;
+      }
+    }
+    return Nd4jArrays.allFinite(arrays);
+  }
+
   @Override
   public Nd4jTensor zeros(int... shape) {
     Objects.requireNonNull(shape, "shape");

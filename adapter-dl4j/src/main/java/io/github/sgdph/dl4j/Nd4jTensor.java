@@ -209,8 +209,7 @@ public final class Nd4jTensor implements Tensor {
 
   @Override
   public boolean allFinite() {
-    INDArray a = live();
-    return a.isEmpty() || count(a, false) == 0;
+    return Nd4jArrays.allFinite(live());
   }
 
   /** The number of NaN entries ({@code nanOnly}) or of non-finite entries. */

@@ -230,24 +230,33 @@ final class NetworkCore {
     }
     int[] idx = rootIndices(d.layout(), what);
     INDArray[][] p = plan.liveParams();
+    INDArray[] ds = new INDArray[idx.length];
+    INDArray[] nexts = new INDArray[idx.length];
     for (int i = 0; i < idx.length; i++) {
-      String name = layout.block(idx[i]).name();
-      INDArray di = arrayOf(d.block(i), what);
-      if (!Nd4jArrays.allFinite(di)) {
-        throw new IllegalArgumentException(
-            what + ": block '" + name + "' has a non-finite entry (NaN or infinite)");
-      }
+      ds[i] = arrayOf(d.block(i), what);
       Block k = blocks.get(idx[i]);
       INDArray cur = k.param.view();
       INDArray next = cur.dup(cur.ordering());
-      INDArray dn = toNetwork(idx[i], di);
+      INDArray dn = toNetwork(idx[i], ds[i]);
       Nd4j.exec(new Axpy(dn, next, next, alpha, next.length()));
-      if (!Nd4jArrays.allFinite(next)) {
-        throw new IllegalArgumentException(
-            what + ": block '" + name + "' times alpha " + alpha
-                + " makes the parameters overflow to infinity");
-      }
+      nexts[i] = next;
       p[k.param.op()][k.param.slot()] = next;
+    }
+    // The parameters are finite, so θ + alpha·d is finite only if d is (0·∞ is NaN): one check
+    // of all the results; the cause and the block are told apart only when it fails.
+    if (!Nd4jArrays.allFinite(nexts)) {
+      for (int i = 0; i < idx.length; i++) {
+        String name = layout.block(idx[i]).name();
+        if (!Nd4jArrays.allFinite(ds[i])) {
+          throw new IllegalArgumentException(
+              what + ": block '" + name + "' has a non-finite entry (NaN or infinite)");
+        }
+        if (!Nd4jArrays.allFinite(nexts[i])) {
+          throw new IllegalArgumentException(
+              what + ": block '" + name + "' times alpha " + alpha
+                  + " makes the parameters overflow to infinity");
+        }
+      }
     }
     return p;
   }

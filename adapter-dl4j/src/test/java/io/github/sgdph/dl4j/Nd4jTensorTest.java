@@ -92,4 +92,33 @@ class Nd4jTensorTest {
     a.close();
     assertThrows(IllegalStateException.class, a::sum);
   }
+
+  @Test
+  void allFiniteIsExactForNanInfinityAndOverflowingSums() {
+    for (Nd4jAlgebra alg : new Nd4jAlgebra[] {F32, F64}) {
+      double big = alg == F32 ? 3e38 : 1.7e308;
+      Nd4jTensor fine = alg.fromArray(new double[] {1, -2, 3}, 3);
+      Nd4jTensor overflowing = alg.fromArray(new double[] {big, big, big}, 3);
+      Nd4jTensor nan = alg.fromArray(new double[] {1, Double.NaN, 3}, 3);
+      Nd4jTensor inf = alg.fromArray(new double[] {1, Double.POSITIVE_INFINITY, 3}, 3);
+      Nd4jTensor cancelling = alg.fromArray(
+          new double[] {Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY}, 2);
+      Nd4jTensor empty = alg.zeros(0);
+      assertTrue(fine.allFinite());
+      assertTrue(overflowing.allFinite(), "a sum that overflows is no false positive");
+      assertTrue(empty.allFinite());
+      assertFalse(nan.allFinite());
+      assertFalse(inf.allFinite());
+      assertFalse(cancelling.allFinite());
+      assertTrue(alg.allFinite(fine, overflowing, empty));
+      assertTrue(alg.allFinite());
+      assertFalse(alg.allFinite(fine, overflowing, inf));
+      assertFalse(alg.allFinite(fine, nan));
+      assertFalse(alg.allFinite(cancelling, fine));
+      // the blocks' sums cancel to a finite total only if each is finite
+      Nd4jTensor plusInf = alg.fromArray(new double[] {Double.POSITIVE_INFINITY}, 1);
+      Nd4jTensor minusInf = alg.fromArray(new double[] {Double.NEGATIVE_INFINITY}, 1);
+      assertFalse(alg.allFinite(plusInf, minusInf));
+    }
+  }
 }

@@ -97,6 +97,15 @@ public final class TfAlgebra implements TensorAlgebra {
     return TFloat32.tensorOf(tfShape(shape), DataBuffers.of(f, true, false));
   }
 
+  /** A new float32 TensorFlow tensor holding {@code values} (this algebra must be float32). */
+  Tensor upload(float[] values, int... shape) {
+    if (dtype != DType.FLOAT32) {
+      throw new IllegalStateException("upload: float32 values for a " + dtype.jsonName()
+          + " algebra");
+    }
+    return TFloat32.tensorOf(tfShape(shape), DataBuffers.of(values, true, false));
+  }
+
   /**
    * Takes a TensorFlow tensor of this algebra's dtype over (the new {@link TfTensor} closes it).
    *

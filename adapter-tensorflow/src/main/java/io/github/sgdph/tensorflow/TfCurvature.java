@@ -110,6 +110,42 @@ public final class TfCurvature implements Curvature {
     return product(v, model.program().hvp);
   }
 
+  /**
+   * The gradient and {@code H v} from one {@code Session.run} of the Hessian-vector product's
+   * subgraph, which computes the loss and the gradient on its way (the loss is kept): one forward
+   * pass, one backward and one double-backward pass, where {@link #gradient()} then {@link #hvp}
+   * would run the forward and backward passes twice.
+   */
+  @Override
+  public GradientAndHvp gradientAndHvp(ParameterVector v) {
+    ensureLive();
+    Objects.requireNonNull(v, "v");
+    int[] idx = model.rootIndices(v.layout(), "v");
+    CurvatureGraph p = model.program();
+    TfTensor[] t;
+    try (Feeds f = new Feeds(v, idx)) {
+      Session.Runner r = f.runner().fetch(p.loss);
+      for (Output<?> g : p.gradient) {
+        r.fetch(g);
+      }
+      for (int b : idx) {
+        r.fetch(p.hvp.get(b));
+      }
+      Result res = r.run();
+      loss = TfModelBase.scalarOf(res.get(0));
+      t = model.adoptAll(res, 1);
+    }
+    int blocks = model.layout().blockCount();
+    try {
+      return new GradientAndHvp(
+          ParameterVector.of(model.layout(), (Tensor[]) Arrays.copyOfRange(t, 0, blocks)),
+          ParameterVector.of(v.layout(), (Tensor[]) Arrays.copyOfRange(t, blocks, t.length)));
+    } catch (RuntimeException | Error e) {
+      TfModelBase.closeAll(t);
+      throw e;
+    }
+  }
+
   @Override
   public ParameterVector ggnvp(ParameterVector v) {
     return product(v, model.program().ggnvp);

@@ -149,14 +149,26 @@ abstract class TfModelBase<B> implements CurvatureModel<B> {
     try {
       for (int i = 0; i < idx.length; i++) {
         int b = idx[i];
-        try (TfTensor di = ownCopy(d.block(i), b, what)) {
-          requireFinite(di, what, b);
-          next[i] = params[b].copy().axpy(alpha, di);
-        }
-        if (next[i].firstNonFinite() >= 0) {
-          throw new IllegalArgumentException(
-              what + ": block '" + layout.block(b).name() + "' times alpha " + alpha
-                  + " makes the parameters overflow to infinity");
+        Tensor di = d.block(i);
+        // a tensor of this model is read as it is (the sum runs over the entries in order);
+        // anything else is copied in first
+        TfTensor own = di instanceof TfTensor tt && tt.algebra() == algebra
+            && tt.size() == layout.block(b).size() ? null : ownCopy(di, b, what);
+        TfTensor dt = own != null ? own : (TfTensor) di;
+        try {
+          next[i] = params[b].copy().axpy(alpha, dt);
+          // The parameters are finite, so θ + alpha·d is finite only if d is (0·∞ is NaN): one
+          // check of the result; the cause is told apart only when it fails.
+          if (next[i].firstNonFinite() >= 0) {
+            requireFinite(dt, what, b);
+            throw new IllegalArgumentException(
+                what + ": block '" + layout.block(b).name() + "' times alpha " + alpha
+                    + " makes the parameters overflow to infinity");
+          }
+        } finally {
+          if (own != null) {
+            own.close();
+          }
         }
       }
     } catch (RuntimeException e) {

@@ -81,4 +81,28 @@ class TfTensorTest {
       wrong.close();
     }
   }
+
+  @ParameterizedTest
+  @EnumSource(DType.class)
+  void required_axpbyAndFinitenessOverEveryEntry(DType dtype) {
+    TfAlgebra alg = TfAlgebra.of(dtype);
+    double big = dtype == DType.FLOAT32 ? 3e38 : 1.7e308;
+    try (TfTensor a = alg.fromArray(new double[] {1, -2, 3, 4, 5}, 5);
+        TfTensor b = alg.fromArray(new double[] {0.5, 1, -1, 2, 0}, 5);
+        TfTensor huge = alg.fromArray(new double[] {big, big, big, big, big}, 5);
+        TfTensor nan = alg.fromArray(new double[] {1, 2, 3, 4, Double.NaN}, 5);
+        TfTensor inf = alg.fromArray(new double[] {Double.NEGATIVE_INFINITY, 2, 3, 4, 5}, 5)) {
+      a.axpby(2, b, 0.5);
+      assertArrayEquals(new double[] {1.5, 1, -0.5, 6, 2.5}, a.toDoubleArray(), 1e-6);
+      assertTrue(a.allFinite());
+      assertTrue(huge.allFinite(), "finite entries, whatever their sum");
+      assertFalse(nan.allFinite(), "a NaN in the tail of the unrolled scan");
+      assertFalse(inf.allFinite());
+      assertTrue(alg.allFinite(a, huge));
+      assertFalse(alg.allFinite(a, huge, nan));
+      assertEquals(4, nan.firstNonFinite());
+      assertEquals(0, inf.firstNonFinite());
+      assertEquals(-1, huge.firstNonFinite());
+    }
+  }
 }

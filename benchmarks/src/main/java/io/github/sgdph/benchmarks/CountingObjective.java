@@ -145,6 +145,12 @@ final class CountingObjective implements Objective {
     return delegate.parameters();
   }
 
+  /** Passed on (a forward pass, not counted as a loss: the backend's running statistics). */
+  @Override
+  public void updateRunningStatistics() {
+    delegate.updateRunningStatistics();
+  }
+
   @Override
   public Objective subBatch(int... indices) {
     return new CountingObjective(delegate.subBatch(indices), counts);
@@ -195,6 +201,14 @@ final class CountingObjective implements Objective {
     public ParameterVector hvp(ParameterVector v) {
       counts.hvps++;
       return c.hvp(v);
+    }
+
+    /** Counted as one gradient and one Hessian-vector product; the backend's own pass. */
+    @Override
+    public GradientAndHvp gradientAndHvp(ParameterVector v) {
+      counts.gradients++;
+      counts.hvps++;
+      return c.gradientAndHvp(v);
     }
 
     @Override

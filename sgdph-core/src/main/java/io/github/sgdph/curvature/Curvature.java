@@ -64,6 +64,47 @@ public interface Curvature extends AutoCloseable {
   ParameterVector hvp(ParameterVector v);
 
   /**
+   * The gradient and a Hessian-vector product together, as SGD-PH's step asks for them. The
+   * default is {@link #gradient()} then {@link #hvp}; a backend whose every product runs the
+   * forward and backward passes again (TensorFlow's graph mode) computes both in one pass,
+   * since the double-backward pass of {@code H v} computes the gradient on its way. Either way
+   * the results are those of the two calls, and {@link #loss()} is known afterwards without
+   * another pass where {@link #gradient()} gives it so.
+   *
+   * @param v the vector, over {@link #layout()} or a selection of it; not modified
+   * @return the gradient (a new vector over {@link #layout()}) and {@code H v} (a new vector
+   *     over {@code v}'s layout); the caller closes both
+   * @throws IllegalArgumentException if {@code v} is not over this layout or a selection of it
+   */
+  default GradientAndHvp gradientAndHvp(ParameterVector v) {
+    ParameterVector g = gradient();
+    try {
+      return new GradientAndHvp(g, hvp(v));
+    } catch (RuntimeException | Error e) {
+      g.close();
+      throw e;
+    }
+  }
+
+  /**
+   * The result of {@link #gradientAndHvp}: two vectors owned by the caller.
+   *
+   * @param gradient the gradient of the mean loss, over the curvature's layout
+   * @param hvp the Hessian-vector product, over the layout of the vector it was asked for
+   */
+  record GradientAndHvp(ParameterVector gradient, ParameterVector hvp) implements AutoCloseable {
+    /** Closes both vectors. */
+    @Override
+    public void close() {
+      try {
+        gradient.close();
+      } finally {
+        hvp.close();
+      }
+    }
+  }
+
+  /**
    * The generalized-Gauss-Newton-vector product {@code G v = Jᵀ H_L J v}, with {@code J} the
    * Jacobian of the network outputs and {@code H_L} the Hessian of the loss with respect to them
    * (on the blocks of {@code v}'s layout).

@@ -63,8 +63,15 @@ public final class Adam implements Optimizer {
     double loss;
     ParameterVector g;
     try (Curvature c = objective.curvature()) {
-      loss = c.loss();
+      // the gradient first: a backend may compute the loss with it in one pass (TensorFlow
+      // runs one graph for both), where the loss first would be a forward pass of its own
       g = c.gradient();
+      try {
+        loss = c.loss();
+      } catch (RuntimeException e) {
+        g.close();
+        throw e;
+      }
     }
     // The new moments are built aside and committed only after the update was applied, so a
     // failed step leaves the state as it was.

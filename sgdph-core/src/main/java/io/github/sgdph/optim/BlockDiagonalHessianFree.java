@@ -550,8 +550,10 @@ public final class BlockDiagonalHessianFree implements Optimizer {
           precondDiagonal = martensDiagonal(gc, objective.algebra(), lambdaStep);
           NonFiniteException.check(precondDiagonal, "preconditioner (per-term gradients)");
         }
-        loss0 = gc.loss();
+        // the gradient first: a backend may compute the loss with it in one pass (TensorFlow
+        // runs one graph for both), where the loss first would be a forward pass of its own
         g = gc.gradient();
+        loss0 = gc.loss();
         NonFiniteException.check(loss0, "loss");
         NonFiniteException.check(g, "gradient");
         cc = curvatureBatch == null ? gc : curvatureBatch.curvature();

@@ -86,6 +86,23 @@ public final class BufferSlot implements AutoCloseable {
   }
 
   /**
+   * Replaces the value by {@code v} (taking ownership of it) and hands the previous value back
+   * to the caller instead of closing it, so that an optimizer can reuse it as the scratch space
+   * of its next step (double buffering: no allocation per step).
+   *
+   * @param v the new value, not null
+   * @return the previous value, now owned by the caller (null if the slot was empty or held a
+   *     restored value not yet uploaded)
+   */
+  public ParameterVector exchange(ParameterVector v) {
+    java.util.Objects.requireNonNull(v, "v");
+    ParameterVector old = value == v ? null : value;
+    value = v;
+    pending = null;
+    return old;
+  }
+
+  /**
    * The value as host arrays, or null if empty.
    *
    * @return one array per block, or null; a restored value not yet uploaded is returned as given to

@@ -32,6 +32,8 @@ public final class Sgd implements Optimizer {
   private final StepListener listener;
   private final BufferSlot buf = new BufferSlot("momentum_buffer");
   private long t;
+  /** The scratch vector the next momentum buffer is built in (the buffer before last). */
+  private ParameterVector spare;
 
   private Sgd(Builder b) {
     this.lr = b.lr;
@@ -61,8 +63,15 @@ public final class Sgd implements Optimizer {
     double loss;
     ParameterVector g;
     try (Curvature c = objective.curvature()) {
-      loss = c.loss();
+      // the gradient first: a backend may compute the loss with it in one pass (TensorFlow
+      // runs one graph for both), where the loss first would be a forward pass of its own
       g = c.gradient();
+      try {
+        loss = c.loss();
+      } catch (RuntimeException e) {
+        g.close();
+        throw e;
+      }
     }
     ParameterVector newBuf = null;
     try {
@@ -75,22 +84,28 @@ public final class Sgd implements Optimizer {
       }
       ParameterVector d = g;
       if (momentum != 0) {
-        // The new buffer is built aside and committed only after the update was applied, so a
-        // failed step leaves the state as it was.
+        // The new buffer is built in the scratch vector and committed only after the update was
+        // applied, so a failed step leaves the state as it was; the old buffer becomes the next
+        // step's scratch (no allocation per step).
         ParameterVector b = buf.get(objective);
-        newBuf = b == null ? g.copy() : b.copy().scale(momentum).axpy(1 - dampening, g);
+        newBuf = scratch(g);
+        if (b == null) {
+          newBuf.assign(g);
+        } else {
+          newBuf.assign(b).axpby(1 - dampening, g, momentum);
+        }
         d = nesterov ? g.axpy(momentum, newBuf) : newBuf;
       }
       NonFiniteException.check(d, "update");
       objective.applyUpdate(d, -lr);
       if (newBuf != null) {
-        buf.set(newBuf);
+        spare = buf.exchange(newBuf);
         newBuf = null;
       }
     } finally {
       g.close();
       if (newBuf != null) {
-        newBuf.close();
+        spare = newBuf; // only scratch values: kept for the next step
       }
     }
     t++;
@@ -99,6 +114,21 @@ public final class Sgd implements Optimizer {
       listener.onStep(r);
     }
     return r;
+  }
+
+  /** The scratch vector, (re)made when it does not fit {@code like}'s layout and algebra. */
+  private ParameterVector scratch(ParameterVector like) {
+    if (spare != null && (spare.algebra() != like.algebra()
+        || !spare.layout().sameBlocksAs(like.layout()))) {
+      spare.close();
+      spare = null;
+    }
+    if (spare == null) {
+      spare = like.zerosLike();
+    }
+    ParameterVector s = spare;
+    spare = null;
+    return s;
   }
 
   @Override

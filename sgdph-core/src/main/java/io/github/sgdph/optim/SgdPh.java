@@ -117,6 +117,8 @@ public final class SgdPh implements Optimizer {
 
   private final BufferSlot buf = new BufferSlot("momentum_buffer");
   private final BufferSlot diag = new BufferSlot("hessian_diag");
+  /** The scratch vector the next momentum buffer is built in (the buffer before last). */
+  private ParameterVector spare;
   private long t;
   private long refreshes;
   private Map<String, Long> counts = new LinkedHashMap<>();
@@ -186,6 +188,18 @@ public final class SgdPh implements Optimizer {
     return out;
   }
 
+  /** The scratch vector, (re)made when it does not fit {@code like}'s layout and algebra. */
+  private ParameterVector scratch(ParameterVector like) {
+    if (spare != null && (spare.algebra() != like.algebra()
+        || !spare.layout().sameBlocksAs(like.layout()))) {
+      spare.close();
+      spare = null;
+    }
+    ParameterVector s = spare != null ? spare : like.zerosLike();
+    spare = null;
+    return s;
+  }
+
   @Override
   public StepReport step(Objective objective) {
     Plan pl = planFor(objective.layout());
@@ -195,34 +209,42 @@ public final class SgdPh implements Optimizer {
     double loss;
     ParameterVector g;
     ParameterVector h = null;
+    ParameterLayout sel = null;
+    if (refresh) {
+      if (refreshAll) {
+        refreshed = new int[nSecond];
+        for (int q = 0; q < nSecond; q++) {
+          refreshed[q] = q;
+        }
+        sel = pl.secondOrderLayout;
+      } else {
+        int slot = (int) (refreshes % pl.cycle);
+        if (slot < nSecond) { // the reference's last tensor: product skipped (unused)
+          refreshed = new int[] {slot};
+          sel = pl.layout.select(pl.secondOrder[slot]);
+        }
+      }
+    }
     try (Curvature c = objective.curvature()) {
-      loss = c.loss();
-      g = c.gradient();
+      // the gradient first (with the product, when one is due: one pass on a backend that can):
+      // a backend may compute the loss with the gradient, where the loss first would be a
+      // forward pass of its own
+      if (sel != null) {
+        try (ParameterVector ones = ParameterVector.zeros(objective.algebra(), sel)) {
+          ones.fill(1.0);
+          Curvature.GradientAndHvp gh = c.gradientAndHvp(ones);
+          g = gh.gradient();
+          h = gh.hvp();
+        }
+      } else {
+        g = c.gradient();
+      }
       try {
+        loss = c.loss();
         NonFiniteException.check(loss, "loss");
         NonFiniteException.check(g, "gradient");
-        if (refresh) {
-          ParameterLayout sel = null;
-          if (refreshAll) {
-            refreshed = new int[nSecond];
-            for (int q = 0; q < nSecond; q++) {
-              refreshed[q] = q;
-            }
-            sel = pl.secondOrderLayout;
-          } else {
-            int slot = (int) (refreshes % pl.cycle);
-            if (slot < nSecond) { // the reference's last tensor: product skipped (unused)
-              refreshed = new int[] {slot};
-              sel = pl.layout.select(pl.secondOrder[slot]);
-            }
-          }
-          if (sel != null) {
-            try (ParameterVector ones = ParameterVector.zeros(objective.algebra(), sel)) {
-              ones.fill(1.0);
-              h = c.hvp(ones);
-            }
-            NonFiniteException.check(h, "hessian-vector product");
-          }
+        if (h != null) {
+          NonFiniteException.check(h, "hessian-vector product");
         }
       } catch (RuntimeException e) {
         g.close();
@@ -242,7 +264,13 @@ public final class SgdPh implements Optimizer {
     ParameterVector params = null;
     try {
       ParameterVector oldBuf = buf.get(objective);
-      newBuf = oldBuf == null ? g.copy() : oldBuf.copy().scale(momentum).axpy(1, g);
+      // built in the scratch vector (the buffer before last): no allocation per step
+      newBuf = scratch(g);
+      if (oldBuf == null) {
+        newBuf.assign(g);
+      } else {
+        newBuf.assign(oldBuf).axpby(1, g, momentum);
+      }
       if (weightDecay != 0) {
         params = objective.parameters();
       }
@@ -284,7 +312,7 @@ public final class SgdPh implements Optimizer {
       NonFiniteException.check(u, "update");
       objective.applyUpdate(u, -lr);
       // Commit.
-      buf.set(newBuf);
+      spare = buf.exchange(newBuf);
       newBuf = null;
       if (newD != null) {
         diag.set(newD);
@@ -295,7 +323,10 @@ public final class SgdPh implements Optimizer {
       counts = countsNew;
     } finally {
       g.close();
-      closeAll(h, params, u, newBuf, newD);
+      closeAll(h, params, u, newD);
+      if (newBuf != null) {
+        spare = newBuf; // only scratch values: kept for the next step
+      }
     }
     StepReport r = StepReport.firstOrder(t, loss, lr);
     if (listener != null) {

@@ -212,9 +212,11 @@ public final class Sgn implements Optimizer {
     long tNew = t + 1;
     double rhoStep = scheduledRho(tNew);
     try (Curvature c = objective.curvature()) {
-      loss0 = c.loss();
+      // the gradient first: a backend may compute the loss with it in one pass (TensorFlow
+      // runs one graph for both), where the loss first would be a forward pass of its own
       g = c.gradient();
       try {
+        loss0 = c.loss();
         NonFiniteException.check(loss0, "loss");
         NonFiniteException.check(g, "gradient");
         if (beta > 0) {

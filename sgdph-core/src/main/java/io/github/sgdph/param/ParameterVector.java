@@ -287,6 +287,23 @@ public final class ParameterVector implements AutoCloseable {
   }
 
   /**
+   * {@code this = beta * this + alpha * x}, block by block ({@link Tensor#axpby}: one pass per
+   * block where the backend fuses it).
+   *
+   * @param alpha the factor of {@code x}
+   * @param x the vector added (same layout: {@link ParameterLayout#sameBlocksAs}); not modified
+   * @param beta the factor of this vector
+   * @return this vector
+   */
+  public ParameterVector axpby(double alpha, ParameterVector x, double beta) {
+    requireSameLayout(x, "axpby");
+    for (int i = 0; i < blocks.length; i++) {
+      blocks[i].axpby(alpha, x.blocks[i], beta);
+    }
+    return this;
+  }
+
+  /**
    * Element-wise {@code this = this * x}.
    *
    * @param x the factor (same layout: {@link ParameterLayout#sameBlocksAs}); not modified
@@ -411,12 +428,8 @@ public final class ParameterVector implements AutoCloseable {
    * @return {@code true} if no entry is NaN or infinite
    */
   public boolean allFinite() {
-    for (Tensor t : blocks) {
-      if (!t.allFinite()) {
-        return false;
-      }
-    }
-    return true;
+    // one check for all blocks (TensorAlgebra#allFinite: one host read on a backend that can)
+    return blocks.length == 0 || blocks[0].algebra().allFinite(blocks);
   }
 
   /**
@@ -425,6 +438,9 @@ public final class ParameterVector implements AutoCloseable {
    * @return the first such block's parameter name, or {@code null} if every entry is finite
    */
   public String firstNonFiniteBlock() {
+    if (allFinite()) {
+      return null; // the usual case: one check for all blocks
+    }
     for (int i = 0; i < blocks.length; i++) {
       if (!blocks[i].allFinite()) {
         return layout.block(i).name();

@@ -101,6 +101,22 @@ public interface Tensor extends AutoCloseable {
   Tensor axpy(double alpha, Tensor x);
 
   /**
+   * {@code this = beta * this + alpha * x}, in one pass where the backend can (a momentum
+   * buffer's update {@code buf = μ·buf + g} is {@code buf.axpby(1, g, μ)}). The default is
+   * {@code scale(beta).axpy(alpha, x)}; a backend may fuse the two, which can round differently
+   * in the last bit, never more. {@code beta = 0} multiplies {@code this} by zero as {@link
+   * #scale} does (a NaN or infinite entry gives NaN), it does not overwrite it.
+   *
+   * @param alpha the factor of {@code x}
+   * @param x the tensor added (same backend, dtype and element count); not modified
+   * @param beta the factor of this tensor
+   * @return this tensor
+   */
+  default Tensor axpby(double alpha, Tensor x, double beta) {
+    return scale(beta).axpy(alpha, x);
+  }
+
+  /**
    * Element-wise {@code this = this * x}.
    *
    * @param x the factor (same backend, dtype and element count); not modified

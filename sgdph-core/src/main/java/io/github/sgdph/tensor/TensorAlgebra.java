@@ -45,6 +45,28 @@ public interface TensorAlgebra {
   Tensor fromArray(double[] values, int... shape);
 
   /**
+   * Whether every entry of every one of {@code tensors} is finite (neither NaN nor infinite):
+   * the check of a whole gradient or update, made in every optimizer step. The default asks
+   * each tensor ({@link Tensor#allFinite()}), one host read per tensor. A backend should
+   * answer with device reductions and <em>one</em> host read for all of them: {@code Σ_i x_i·0}
+   * is 0 when every {@code x_i} is finite and NaN otherwise (never a false positive from
+   * overflow, as a plain sum could give), so the sum over all tensors of those sums is one
+   * scalar to read.
+   *
+   * @param tensors the tensors, normally of this algebra (one of another backend is asked
+   *     through its own {@link Tensor#allFinite()}); none: {@code true}; not modified
+   * @return {@code true} if no entry of any of them is NaN or infinite
+   */
+  default boolean allFinite(Tensor... tensors) {
+    for (Tensor t : tensors) {
+      if (!t.allFinite()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
    * A new tensor of independent standard normal samples drawn from {@code random}.
    *
    * @param random the source of the samples; {@code Shapes.size(shape)} Gaussian draws are taken
