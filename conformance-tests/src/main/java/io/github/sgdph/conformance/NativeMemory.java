@@ -1,4 +1,4 @@
-package io.github.sgdph.tensorflow;
+package io.github.sgdph.conformance;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -15,9 +15,9 @@ import javax.management.ObjectName;
 /**
  * The native memory of the frameworks in this process, for leak tests: resident memory outside
  * the Java heap minus the JVM's own native memory. Needs Linux ({@code /proc/self/smaps}) and a
- * JVM started with {@code -XX:NativeMemoryTracking=summary}, which is why {@link StepLeakCheck}
- * runs in a child JVM. (A copy of this class is in each adapter's tests: the modules share no
- * test code.)
+ * JVM started with {@code -XX:NativeMemoryTracking=summary}, which is why {@link LeakCheck}
+ * runs its configurations in child JVMs. Framework-independent: it reads the process, not a
+ * framework.
  *
  * <p>Why not VmRSS, or VmRSS minus the committed heap (the product-level tests): measured on the
  * DJL adapter over 2000 SGD-PH steps, that number moved by 20–35 MB between samples of a loop
@@ -37,7 +37,7 @@ import javax.management.ObjectName;
  *   <li>arrays that are garbage but not yet freed (ND4J frees an array's buffer on a deallocator
  *       thread after a collection): {@link #settle()};
  *   <li>freed memory that malloc keeps: {@code malloc_trim} before each reading
- *       ({@code System.trim_native_heap}), and {@link StepLeakCheck} starts its child JVMs with
+ *       ({@code System.trim_native_heap}), and {@link LeakCheck} starts its child JVMs with
  *       fixed malloc thresholds (see there).
  * </ul>
  *
@@ -47,7 +47,7 @@ import javax.management.ObjectName;
  * steady rise of up to 1.7 MB on DJL, and on DL4J single readings 5–16 MB high that fall back
  * within some hundred steps.
  */
-final class NativeMemory {
+public final class NativeMemory {
   private static final Pattern ADDRESS = Pattern.compile("0x([0-9a-fA-F]+)");
   private static final Pattern MAPPING = Pattern.compile("^([0-9a-f]+)-([0-9a-f]+) ");
   private static final Pattern CATEGORY =
@@ -59,8 +59,10 @@ final class NativeMemory {
   /**
    * Whether this process can measure: {@code /proc/self/smaps}, Native Memory Tracking and a
    * heap address range in {@code GC.heap_info}.
+   *
+   * @return whether {@link #frameworkBytes()} can be read here
    */
-  static boolean available() {
+  public static boolean available() {
     if (!Files.isReadable(Path.of("/proc/self/smaps"))) {
       return false;
     }
@@ -73,8 +75,12 @@ final class NativeMemory {
     }
   }
 
-  /** Whether this process is Linux with {@code /proc/self/smaps} (a child JVM could measure). */
-  static boolean linux() {
+  /**
+   * Whether this process is Linux with {@code /proc/self/smaps} (a child JVM could measure).
+   *
+   * @return whether {@code /proc/self/smaps} is readable
+   */
+  public static boolean linux() {
     return Files.isReadable(Path.of("/proc/self/smaps"));
   }
 
@@ -83,8 +89,11 @@ final class NativeMemory {
    * {@link #jvmOwnBytes()}, after {@link #settle()}, read again after a further collection and
    * 200 ms until two readings agree within 0.5 MB (at most 10 times): on a busy machine ND4J's
    * deallocator thread may still be freeing what the collections found.
+   *
+   * @return the frameworks' native bytes
+   * @throws IllegalStateException if Native Memory Tracking is off or the heap range is unknown
    */
-  static long frameworkBytes() {
+  public static long frameworkBytes() {
     settle();
     long previous = readOnce();
     for (int round = 0; round < 10; round++) {
@@ -133,7 +142,7 @@ final class NativeMemory {
   }
 
   /** Waits until {@code Compiler.queue} shows no compilation at work or waiting. */
-  static void awaitIdleCompilers(long maxMillis) {
+  private static void awaitIdleCompilers(long maxMillis) {
     long deadline = System.nanoTime() + maxMillis * 1_000_000;
     while (System.nanoTime() < deadline) {
       String q = diagnosticCommand("compilerQueue", null);
@@ -167,7 +176,7 @@ final class NativeMemory {
    * two collections 50 ms apart the heap still held 40–55 MB more than after further ones, and
    * the native memory read up to 30 MB high.
    */
-  static void settle() {
+  public static void settle() {
     MemoryMXBean heapBean = ManagementFactory.getMemoryMXBean();
     long previous = Long.MAX_VALUE;
     for (int round = 0; round < 20; round++) {
@@ -181,8 +190,12 @@ final class NativeMemory {
     }
   }
 
-  /** Resident bytes of every mapping outside the Java heap's reserved range. */
-  static long residentOutsideHeap() {
+  /**
+   * Resident bytes of every mapping outside the Java heap's reserved range.
+   *
+   * @return the bytes, from {@code /proc/self/smaps}
+   */
+  public static long residentOutsideHeap() {
     long[] h = heapRange();
     long kb = 0;
     boolean inHeap = false;
@@ -208,9 +221,10 @@ final class NativeMemory {
    * The JVM's own native memory: Native Memory Tracking's committed bytes of every category
    * except {@code Java Heap} and {@code Other} (direct buffers).
    *
+   * @return the bytes
    * @throws IllegalStateException if Native Memory Tracking is off
    */
-  static long jvmOwnBytes() {
+  public static long jvmOwnBytes() {
     String nmt = diagnosticCommand("vmNativeMemory", "summary");
     if (nmt == null || !nmt.contains("Total: reserved=")) {
       throw new IllegalStateException("Native Memory Tracking is off: " + nmt);
@@ -234,7 +248,7 @@ final class NativeMemory {
   }
 
   /** The Java heap's reserved address range {@code [lo, hi)}, from {@code GC.heap_info}. */
-  static synchronized long[] heapRange() {
+  private static synchronized long[] heapRange() {
     if (heap == null) {
       String info = diagnosticCommand("gcHeapInfo", null);
       if (info == null) {
