@@ -44,7 +44,7 @@ final class AffineOp extends Op {
     INDArray w = p[0];
     INDArray z = matmul(x, w, false, false);
     if (bias) {
-      z.addiRowVector(p[1]);
+      Nd4jArrays.addRowInPlace(z, p[1]);
     }
     return new N(x, w, z, gradientOrder);
   }
@@ -80,7 +80,7 @@ final class AffineOp extends Op {
         pg[0] = matmul(x, g, true, false, gradientOrder);
       }
       if (wants(want, 1)) {
-        pg[1] = g.sum(true, 0);
+        pg[1] = Nd4jArrays.sum(g, true, 0);
       }
       return needIn ? matmul(g, w, false, true) : null;
     }
@@ -97,7 +97,7 @@ final class AffineOp extends Op {
         if (r == null) {
           r = org.nd4j.linalg.factory.Nd4j.zeros(z.dataType(), z.shape());
         }
-        r.addiRowVector(vb);
+        Nd4jArrays.addRowInPlace(r, vb);
       }
       return new RState(rIn, r, null);
     }
@@ -113,7 +113,7 @@ final class AffineOp extends Op {
             ? a : Nd4jArrays.addInto(a, matmul(x, rg, true, false, gradientOrder));
       }
       if (wants(want, 1)) {
-        rpg[1] = rg == null ? null : rg.sum(true, 0);
+        rpg[1] = rg == null ? null : Nd4jArrays.sum(rg, true, 0);
       }
       if (!needIn) {
         return null;

@@ -69,7 +69,7 @@ final class ConvOp extends Op {
       this.cols = columns(x);
       INDArray z2 = matmul(cols, w2, false, true);
       if (op.bias) {
-        z2.addiRowVector(p[1]);
+        Nd4jArrays.addRowInPlace(z2, p[1]);
       }
       this.z = toNchw(z2);
     }
@@ -124,7 +124,7 @@ final class ConvOp extends Op {
         pg[0] = weightShape(matmul(gm, cols, true, false));
       }
       if (wants(want, 1)) {
-        pg[1] = gm.sum(true, 0);
+        pg[1] = Nd4jArrays.sum(gm, true, 0);
       }
       return needIn ? fromColumns(matmul(gm, w2, false, false)) : null;
     }
@@ -143,7 +143,7 @@ final class ConvOp extends Op {
         if (r == null) {
           r = Nd4j.zeros(z.dataType(), n * oh * ow, o);
         }
-        r.addiRowVector(vb);
+        Nd4jArrays.addRowInPlace(r, vb);
       }
       return new RState(rIn, r == null ? null : toNchw(r), rcols);
     }
@@ -164,7 +164,7 @@ final class ConvOp extends Op {
         rpg[0] = a == null ? null : weightShape(a);
       }
       if (wants(want, 1)) {
-        rpg[1] = rgm == null ? null : rgm.sum(true, 0);
+        rpg[1] = rgm == null ? null : Nd4jArrays.sum(rgm, true, 0);
       }
       if (!needIn) {
         return null;

@@ -67,27 +67,26 @@ final class LossHead {
       this.c = perElement ? 1.0 / (n * z.size(1)) : 1.0 / n;
       switch (kind) {
         case SOFTMAX_CROSS_ENTROPY -> {
-          INDArray m = z.max(1);
-          INDArray e = Transforms.exp(z.subColumnVector(m), false);
-          INDArray sum = e.sum(1);
-          this.p = e.diviColumnVector(sum);
+          INDArray m = Nd4jArrays.max(z, 1);
+          INDArray e = Transforms.exp(Nd4jArrays.subColumn(z, m), false);
+          INDArray sum = Nd4jArrays.sum(e, false, 1);
+          this.p = Nd4jArrays.divColumnInPlace(e, sum);
           INDArray lse = Transforms.log(sum, false).addi(m);
-          this.labelMass = y.sum(1);
+          this.labelMass = Nd4jArrays.sum(y, false, 1);
           this.value =
-              c * (labelMass.mul(lse).sumNumber().doubleValue()
-                  - y.mul(z).sumNumber().doubleValue());
+              c * (Nd4jArrays.sumAll(labelMass.mul(lse)) - Nd4jArrays.sumAll(y.mul(z)));
         }
         case SQUARED_ERROR -> {
           this.p = null;
           this.labelMass = null;
           INDArray d = z.sub(y);
-          this.value = c * d.mul(d).sumNumber().doubleValue();
+          this.value = c * Nd4jArrays.sumAll(d.mul(d));
         }
         case SIGMOID_BINARY_CROSS_ENTROPY -> {
           this.p = Transforms.sigmoid(z, true);
           this.labelMass = null;
           INDArray l = ExactMath.softplus(z).subi(y.mul(z));
-          this.value = c * l.sumNumber().doubleValue();
+          this.value = c * Nd4jArrays.sumAll(l);
         }
         default -> throw new IllegalStateException(kind.name());
       }
@@ -104,7 +103,7 @@ final class LossHead {
     /** {@code ∇_z L}. */
     INDArray gradient() {
       return switch (kind) {
-        case SOFTMAX_CROSS_ENTROPY -> p.mulColumnVector(labelMass).subi(y).muli(c);
+        case SOFTMAX_CROSS_ENTROPY -> Nd4jArrays.mulColumn(p, labelMass).subi(y).muli(c);
         case SQUARED_ERROR -> z.sub(y).muli(2 * c);
         case SIGMOID_BINARY_CROSS_ENTROPY -> p.sub(y).muli(c);
       };
@@ -118,7 +117,8 @@ final class LossHead {
       return switch (kind) {
         case SOFTMAX_CROSS_ENTROPY -> {
           INDArray pu = p.mul(u);
-          yield pu.subi(p.mulColumnVector(pu.sum(1))).muliColumnVector(labelMass).muli(c);
+          INDArray d = pu.subi(Nd4jArrays.mulColumn(p, Nd4jArrays.sum(pu, false, 1)));
+          yield Nd4jArrays.mulColumnInPlace(d, labelMass).muli(c);
         }
         case SQUARED_ERROR -> u.mul(2 * c);
         // σ(z) σ(−z), not σ(1 − σ): no cancellation as σ(z) → 1

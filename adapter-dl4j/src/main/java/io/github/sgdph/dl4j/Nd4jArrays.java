@@ -1,17 +1,121 @@
 package io.github.sgdph.dl4j;
 
+import java.lang.ref.Reference;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.BroadcastOp;
+import org.nd4j.linalg.api.ops.Op;
+import org.nd4j.linalg.api.ops.ReduceOp;
+import org.nd4j.linalg.api.ops.executioner.OpExecutioner;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastAddOp;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastDivOp;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastSubOp;
+import org.nd4j.linalg.api.ops.impl.reduce.floating.Mean;
+import org.nd4j.linalg.api.ops.impl.reduce.same.AMax;
+import org.nd4j.linalg.api.ops.impl.reduce.same.Max;
+import org.nd4j.linalg.api.ops.impl.reduce.same.Sum;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
-/** Small ND4J helpers of the adapter. Results are new arrays unless a name says otherwise. */
+/**
+ * Small ND4J helpers of the adapter. Results are new arrays unless a name says otherwise.
+ *
+ * <p><b>Legacy ops run through {@link #exec}.</b> ND4J 1.0.0-M2.1's {@code NativeOpExecutioner}
+ * runs a broadcast, a reduction, a transform or an index reduction by passing only native handles
+ * ({@code OpaqueDataBuffer}) of the op's arrays to the native call, and holds no Java reference to
+ * the op or its arrays past building those arguments. An array that nothing else holds — a
+ * temporary passed straight in, and always the op's own dimension array, which the op allocates
+ * outside any workspace — can then be collected by a garbage collection that happens while the
+ * arguments are built (they allocate) or while the native call runs, and ND4J's deallocator thread
+ * deletes its native buffer descriptor while the op still reads it: a SIGSEGV in
+ * {@code sd::DataBuffer::primary()} under {@code execBroadcast}, seen about once in 25 runs of
+ * 2200 SGN steps and within minutes with a thread forcing collections. {@link #exec} keeps the op,
+ * and so its input, output and dimension arrays, reachable until the native call has returned.
+ * ND4J's custom ops (the pairwise arithmetic of {@code add}, {@code mul}, ..., {@code assign},
+ * {@code dup}) keep their operands in the op context past the call and are safe as they are; the
+ * instance methods that run legacy ops with dimensions ({@code sum(int...)}, {@code mean},
+ * {@code max}, {@code addiRowVector}, {@code mulColumnVector}, ...) are not used in this adapter's
+ * main code but for their helpers here (a test checks the sources).
+ */
 final class Nd4jArrays {
   private Nd4jArrays() {}
+
+  /**
+   * Runs one of ND4J's legacy ops and keeps it — its input, output and dimension arrays —
+   * reachable until the native call has returned (see the class comment).
+   *
+   * @return the op's output
+   */
+  static INDArray exec(Op op) {
+    try {
+      OpExecutioner e = Nd4j.getExecutioner();
+      // the typed entry points: exec(Op) returns null for a reduction over dimensions of size 1
+      // (a batch of one sample), where exec(ReduceOp) returns the result
+      if (op instanceof ReduceOp r) {
+        return e.exec(r);
+      }
+      if (op instanceof BroadcastOp b) {
+        return e.exec(b);
+      }
+      return e.exec(op);
+    } finally {
+      Reference.reachabilityFence(op);
+    }
+  }
+
+  /** Sums of {@code x} over {@code dims} (kept as size-1 dimensions with {@code keepDims}). */
+  static INDArray sum(INDArray x, boolean keepDims, int... dims) {
+    return exec(new Sum(x, keepDims, dims));
+  }
+
+  /** Maxima of {@code x} over {@code dims}. */
+  static INDArray max(INDArray x, int... dims) {
+    return exec(new Max(x, dims));
+  }
+
+  /** The sum of every entry of {@code x}. */
+  static double sumAll(INDArray x) {
+    return exec(new Sum(x)).getDouble(0);
+  }
+
+  /** The largest absolute value of an entry of {@code x}. */
+  static double maxAbsAll(INDArray x) {
+    return exec(new AMax(x)).getDouble(0);
+  }
+
+  /** {@code a} as a rank-1 vector ({@code a} itself if it is one, else a reshape). */
+  private static INDArray vector(INDArray a) {
+    return a.rank() == 1 ? a : a.reshape(a.length());
+  }
+
+  /** {@code x += row} in place for a matrix {@code x [n, k]} and a row of {@code k} entries. */
+  static INDArray addRowInPlace(INDArray x, INDArray row) {
+    return exec(new BroadcastAddOp(x, vector(row), x, 1));
+  }
+
+  /** {@code x − col} for a matrix {@code x [n, k]} and a column of {@code n} entries. */
+  static INDArray subColumn(INDArray x, INDArray col) {
+    INDArray out = Nd4j.createUninitialized(x.dataType(), x.shape(), 'c');
+    return exec(new BroadcastSubOp(x, vector(col), out, 0));
+  }
+
+  /** {@code x ⊙ col} (each row times its entry) for {@code x [n, k]} and a column of {@code n}. */
+  static INDArray mulColumn(INDArray x, INDArray col) {
+    INDArray out = Nd4j.createUninitialized(x.dataType(), x.shape(), 'c');
+    return exec(new BroadcastMulOp(x, vector(col), out, 0));
+  }
+
+  /** {@code x *= col} in place ({@code x [n, k]}, a column of {@code n} entries). */
+  static INDArray mulColumnInPlace(INDArray x, INDArray col) {
+    return exec(new BroadcastMulOp(x, vector(col), x, 0));
+  }
+
+  /** {@code x /= col} in place ({@code x [n, k]}, a column of {@code n} entries). */
+  static INDArray divColumnInPlace(INDArray x, INDArray col) {
+    return exec(new BroadcastDivOp(x, vector(col), x, 0));
+  }
 
   /** A new 'c'-order array of {@code type} holding {@code values} (row-major) with {@code shape}. */
   static INDArray create(double[] values, int[] shape, DataType type) {
@@ -59,7 +163,13 @@ final class Nd4jArrays {
     long cols = transposeB ? b.size(0) : b.size(1);
     // beta = 0: gemm never reads the uninitialised output
     INDArray c = Nd4j.createUninitialized(a.dataType(), new long[] {rows, cols}, order);
-    return Nd4j.gemm(a, b, c, transposeA, transposeB, 1.0, 0.0);
+    try {
+      return Nd4j.gemm(a, b, c, transposeA, transposeB, 1.0, 0.0);
+    } finally {
+      // BLAS reads the operands' memory through raw pointers: keep them until it returns
+      Reference.reachabilityFence(a);
+      Reference.reachabilityFence(b);
+    }
   }
 
   /** Whether every entry is finite. */
@@ -83,7 +193,7 @@ final class Nd4jArrays {
         if (a == null || a.isEmpty()) {
           continue;
         }
-        INDArray s = a.sum();
+        INDArray s = exec(new Sum(a));
         if (total == null) {
           total = s;
         } else {
@@ -148,35 +258,35 @@ final class Nd4jArrays {
 
   /** Sums over every dimension but 1: a vector {@code [C]}. */
   static INDArray chSum(INDArray x) {
-    return x.sum(nonChannelDims(x));
+    return exec(new Sum(x, nonChannelDims(x)));
   }
 
   /** Means over every dimension but 1: a vector {@code [C]}. */
   static INDArray chMean(INDArray x) {
-    return x.mean(nonChannelDims(x));
+    return exec(new Mean(x, nonChannelDims(x)));
   }
 
   /** {@code x * vec} with {@code vec [C]} broadcast along dimension 1. */
   static INDArray chMul(INDArray x, INDArray vec) {
     INDArray out = Nd4j.createUninitialized(x.dataType(), x.shape(), 'c');
-    return Nd4j.getExecutioner().exec(new BroadcastMulOp(x, vec, out, 1));
+    return exec(new BroadcastMulOp(x, vec, out, 1));
   }
 
   /** {@code x + vec} with {@code vec [C]} broadcast along dimension 1. */
   static INDArray chAdd(INDArray x, INDArray vec) {
     INDArray out = Nd4j.createUninitialized(x.dataType(), x.shape(), 'c');
-    return Nd4j.getExecutioner().exec(new BroadcastAddOp(x, vec, out, 1));
+    return exec(new BroadcastAddOp(x, vec, out, 1));
   }
 
   /** {@code x − vec} with {@code vec [C]} broadcast along dimension 1. */
   static INDArray chSub(INDArray x, INDArray vec) {
     INDArray out = Nd4j.createUninitialized(x.dataType(), x.shape(), 'c');
-    return Nd4j.getExecutioner().exec(new BroadcastSubOp(x, vec, out, 1));
+    return exec(new BroadcastSubOp(x, vec, out, 1));
   }
 
   /** {@code x += vec} in place ({@code x} a temporary), {@code vec [C]} along dimension 1. */
   static INDArray chAddInPlace(INDArray x, INDArray vec) {
-    return Nd4j.getExecutioner().exec(new BroadcastAddOp(x, vec, x, 1));
+    return exec(new BroadcastAddOp(x, vec, x, 1));
   }
 
   /** A new array of {@code shape} with {@code vec [C]} repeated along every dimension but 1. */

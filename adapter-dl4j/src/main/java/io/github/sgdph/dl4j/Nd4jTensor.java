@@ -3,6 +3,7 @@ package io.github.sgdph.dl4j;
 import io.github.sgdph.tensor.DType;
 import io.github.sgdph.tensor.Shapes;
 import io.github.sgdph.tensor.Tensor;
+import java.lang.ref.Reference;
 import java.util.Arrays;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.reduce.longer.MatchCondition;
@@ -132,7 +133,7 @@ public final class Nd4jTensor implements Tensor {
   public Nd4jTensor axpy(double alpha, Tensor x) {
     INDArray o = other(x, "axpy");
     INDArray a = live();
-    Nd4j.exec(new Axpy(o, a, a, alpha, a.length()));
+    Nd4jArrays.exec(new Axpy(o, a, a, alpha, a.length()));
     return this;
   }
 
@@ -163,7 +164,12 @@ public final class Nd4jTensor implements Tensor {
   @Override
   public Nd4jTensor max(Tensor x) {
     INDArray o = other(x, "max");
-    Transforms.max(live(), o, false);
+    try {
+      Transforms.max(live(), o, false);
+    } finally {
+      // o may be a reshaped view made here: kept until the op has run (Nd4jArrays)
+      Reference.reachabilityFence(o);
+    }
     return this;
   }
 
@@ -186,7 +192,7 @@ public final class Nd4jTensor implements Tensor {
     if (a.isEmpty()) {
       return 0;
     }
-    return Nd4j.getExecutioner().exec(new Dot(a, o)).getDouble(0);
+    return Nd4jArrays.exec(new Dot(a, o)).getDouble(0);
   }
 
   @Override
@@ -198,13 +204,13 @@ public final class Nd4jTensor implements Tensor {
     if (count(a, true) > 0) {
       return Double.NaN;
     }
-    return a.amaxNumber().doubleValue();
+    return Nd4jArrays.maxAbsAll(a);
   }
 
   @Override
   public double sum() {
     INDArray a = live();
-    return a.isEmpty() ? 0 : a.sumNumber().doubleValue();
+    return a.isEmpty() ? 0 : Nd4jArrays.sumAll(a);
   }
 
   @Override
@@ -214,9 +220,8 @@ public final class Nd4jTensor implements Tensor {
 
   /** The number of NaN entries ({@code nanOnly}) or of non-finite entries. */
   static long count(INDArray a, boolean nanOnly) {
-    return Nd4j.getExecutioner()
-        .exec(new MatchCondition(a, nanOnly ? Conditions.isNan() : Conditions.notFinite()))
-        .getLong(0);
+    return Nd4jArrays.exec(
+        new MatchCondition(a, nanOnly ? Conditions.isNan() : Conditions.notFinite())).getLong(0);
   }
 
   @Override

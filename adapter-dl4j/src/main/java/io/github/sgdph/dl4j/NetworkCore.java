@@ -238,7 +238,7 @@ final class NetworkCore {
       INDArray cur = k.param.view();
       INDArray next = cur.dup(cur.ordering());
       INDArray dn = toNetwork(idx[i], ds[i]);
-      Nd4j.exec(new Axpy(dn, next, next, alpha, next.length()));
+      Nd4jArrays.exec(new Axpy(dn, next, next, alpha, next.length()));
       nexts[i] = next;
       p[k.param.op()][k.param.slot()] = next;
     }

@@ -73,15 +73,16 @@ final class PoolOp extends Op {
       } else {
         INDArray ones = Nd4j.ones(x.dataType(), 1, 1, h, w);
         INDArray count = op.win.im2col(Nd4jArrays.pad(ones, pad, 0.0))
-            .reshape('c', 1, 1, k, oh, ow).sum(2).reshape('c', 1, 1, 1, oh, ow);
+            .reshape('c', 1, 1, k, oh, ow);
+        count = Nd4jArrays.sum(count, false, 2).reshape('c', 1, 1, 1, oh, ow);
         this.mask = count.rdivi(1.0);
       }
       // max: the window maxima themselves (the mask times −∞ padding would give NaN)
-      this.y = op.max ? cols.max(2) : pool(cols);
+      this.y = op.max ? Nd4jArrays.max(cols, 2) : pool(cols);
     }
 
     private INDArray pool(INDArray cols) {
-      return cols.mul(mask).sum(2);
+      return Nd4jArrays.sum(cols.mul(mask), false, 2);
     }
 
     private INDArray unpool(INDArray g) {
