@@ -12,14 +12,10 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The kit's optimizer-step leak check on the DL4J adapter, with ND4J's exact count of its
- * workspaces and constants, and SGN measured over 1000 steps instead of 2000 (its steady growth
- * scaled to 2000 steps like every other): an SGN step costs ~50 ms here, and 2000 of them per
- * dtype made this suite take ~2.5 minutes.
+ * workspaces and constants; 2000 steps of each optimizer, as on every adapter (an SGN step costs
+ * ~50 ms here, so this suite takes about 2.5 minutes).
  */
 final class Dl4jLeakCheck extends LeakCheck {
-  /** Measured SGN steps: half of {@link LeakCheck#STEPS}. */
-  static final int SGN_STEPS = 1000;
-
   @Override
   protected SpecBackend backend() {
     return new Dl4jBackend();
@@ -60,10 +56,5 @@ final class Dl4jLeakCheck extends LeakCheck {
       bytes += t.bytesOnDevice(k, 0);
     }
     return bytes;
-  }
-
-  @Override
-  protected int steps(Method method) {
-    return method == Method.SGN ? SGN_STEPS : STEPS;
   }
 }

@@ -172,12 +172,18 @@ final class TrainCommand implements Callable<Integer> {
 
     Path dir = dataDir != null ? dataDir : FashionMnist.defaultDirectory();
     ArrayDataset train = FashionMnist.load(dir, FashionMnist.Split.TRAIN);
+    if (limit != null) {
+      train = train.head(Math.min(limit, train.size()));
+    }
     ArrayDataset test = FashionMnist.load(dir, FashionMnist.Split.TEST);
+    if (testLimit != null) {
+      test = test.head(Math.min(testLimit, test.size()));
+    }
     ArrayDataset[] prepared = prepare(ms, train, test);
-    Dataset trainSet = limit == null ? prepared[0] : prepared[0].first(Math.min(limit,
-        prepared[0].size()));
-    Dataset testSet = testLimit == null ? prepared[1] : prepared[1].first(Math.min(testLimit,
-        prepared[1].size()));
+    train = null;
+    test = null;
+    Dataset trainSet = prepared[0];
+    Dataset testSet = prepared[1];
 
     Files.createDirectories(out);
     List<String[]> metrics = from == null ? new ArrayList<>() : earlierMetrics(from.epoch());

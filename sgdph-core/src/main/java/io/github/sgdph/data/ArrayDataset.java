@@ -67,6 +67,38 @@ public final class ArrayDataset implements Dataset {
     this.y = y.clone();
   }
 
+  /** A dataset derived from a valid one: owns {@code x} and {@code y}, checks only the sizes. */
+  private ArrayDataset(String name, double[] x, int[] sampleShape, double[] y, int[] labelShape,
+      int size) {
+    this.name = name;
+    this.x = x;
+    this.y = y;
+    this.sampleShape = sampleShape.clone();
+    this.labelShape = labelShape.clone();
+    this.xStride = Shapes.size(sampleShape);
+    this.yStride = Shapes.size(labelShape);
+    this.size = size;
+  }
+
+  /**
+   * The first {@code n} samples as a dataset of their own (a copy: the rest can be collected).
+   *
+   * @param n how many, in {@code [1, size()]}
+   * @return this dataset if {@code n == size()}, else a new one
+   * @throws IllegalArgumentException naming {@code n} if out of range
+   */
+  public ArrayDataset head(int n) {
+    if (n < 1 || n > size) {
+      throw new IllegalArgumentException("n: must be in [1, " + size + "] but was " + n);
+    }
+    if (n == size) {
+      return this;
+    }
+    return new ArrayDataset(name + " (first " + n + ")",
+        java.util.Arrays.copyOf(x, n * xStride), sampleShape,
+        java.util.Arrays.copyOf(y, n * yStride), labelShape, n);
+  }
+
   private static void requireFinite(double[] a, String what) {
     for (int i = 0; i < a.length; i++) {
       if (!Double.isFinite(a[i])) {
@@ -130,7 +162,7 @@ public final class ArrayDataset implements Dataset {
           "shape: " + Arrays.toString(shape) + " holds " + Shapes.size(shape)
               + " values but a sample has " + xStride);
     }
-    return new ArrayDataset(name, x, shape, y, labelShape);
+    return new ArrayDataset(name, x, shape, y, labelShape, size);
   }
 
   /**
@@ -140,7 +172,7 @@ public final class ArrayDataset implements Dataset {
    */
   public ArrayDataset autoencoding() {
     return new ArrayDataset(name + " (inputs as targets)", x, sampleShape, x,
-        new int[] {xStride});
+        new int[] {xStride}, size);
   }
 
   /**
@@ -151,7 +183,8 @@ public final class ArrayDataset implements Dataset {
    */
   public ArrayDataset normalized(Normalization normalization) {
     Objects.requireNonNull(normalization, "normalization");
-    return new ArrayDataset(name, normalization.apply(x, xStride), sampleShape, y, labelShape);
+    return new ArrayDataset(name, normalization.apply(x, xStride), sampleShape, y, labelShape,
+        size);
   }
 
   /** The inputs, shared (read only): for {@link Normalization#fit}. */
