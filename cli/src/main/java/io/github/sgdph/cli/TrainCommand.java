@@ -146,7 +146,7 @@ final class TrainCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     PrintWriter o = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    check(!"".equals(data) && data.equals("fashion-mnist"),
+    check("fashion-mnist".equals(data),
         "--data: only fashion-mnist is built in (CSV and IDX files: the sgdph-io library)");
     check(epochs >= 1, "--epochs: must be >= 1 but was " + epochs);
     check(batch >= 1, "--batch: must be >= 1 but was " + batch);

@@ -253,7 +253,7 @@ public final class Training {
       throw new IllegalArgumentException(
           "resume: the checkpoint is of another run: " + String.join("; ", differences));
     }
-    double[] flat = trainableValues(spec, s.parameters());
+    double[] flat = trainableValues(s.parameters());
     try (ParameterVector p = ParameterVector.fromArray(model.algebra(), model.layout(), flat)) {
       optimizer.restoreState(s.optimizer());
       model.setParameters(p);
@@ -261,7 +261,7 @@ public final class Training {
     }
   }
 
-  private static double[] trainableValues(ModelSpec spec, List<NamedArray> params) {
+  private static double[] trainableValues(List<NamedArray> params) {
     int n = 0;
     for (NamedArray a : params) {
       if (a.trainable()) {
