@@ -234,7 +234,33 @@ class TrainingOnReferenceTest {
       assertEquals(2, e.samples());
       assertEquals((0 + 1 + 0 + 1) / 4.0, e.loss(), 1e-15);
       assertTrue(Double.isNaN(e.accuracy()));
+      // outputs (1, 2) and (3, 4) against (1, 1) and (3, 3): squared errors 1 and 1 per sample
+      assertEquals(1.0, e.reconstructionError(), 1e-15);
     }
+  }
+
+  @Test
+  void reconstructionErrorOfSigmoidCrossEntropyIsOnProbabilities() {
+    ModelSpec spec = new ModelSpec(new int[] {2}, List.of(new LayerSpec.Dense(2, 2, false)),
+        LossKind.SIGMOID_BINARY_CROSS_ENTROPY);
+    List<NamedArray> p = List.of(new NamedArray("0.weight", new int[] {2, 2},
+        new double[] {1, 0, 0, 1}, true));
+    try (SpecModel m = REF.build(spec, p, DType.FLOAT64)) {
+      ArrayDataset d = new ArrayDataset("d", new double[] {0, Math.log(3)}, new int[] {2},
+          new double[] {0.25, 1}, new int[] {2});
+      Evaluation e = Evaluation.of(m, d, 1);
+      // σ(0) = 0.5 against 0.25, σ(log 3) = 0.75 against 1: 0.0625 + 0.0625
+      assertEquals(0.125, e.reconstructionError(), 1e-15);
+    }
+    ModelSpec classifier = new ModelSpec(new int[] {2},
+        List.of(new LayerSpec.Dense(2, 2, false)), LossKind.SOFTMAX_CROSS_ENTROPY);
+    try (SpecModel m = REF.build(classifier, p, DType.FLOAT64)) {
+      ArrayDataset d = new ArrayDataset("d", new double[] {0, 1}, new int[] {2},
+          new double[] {1}, new int[] {});
+      assertTrue(Double.isNaN(Evaluation.of(m, d, 1).reconstructionError()));
+    }
+    assertThrows(IllegalStateException.class, () -> LossKind.SOFTMAX_CROSS_ENTROPY
+        .reconstructionError(new double[] {0, 0}, new double[] {0}, 2, 0));
   }
 
   @Test

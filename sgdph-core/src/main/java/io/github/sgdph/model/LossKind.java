@@ -148,6 +148,47 @@ public enum LossKind {
   }
 
   /**
+   * Whether the outputs reconstruct their targets element by element, so that a reconstruction
+   * error is defined: MSE and sigmoid binary cross-entropy (an autoencoder's losses); softmax
+   * cross-entropy does not.
+   *
+   * @return true for MSE and sigmoid binary cross-entropy
+   */
+  public boolean reconstructs() {
+    return this != SOFTMAX_CROSS_ENTROPY;
+  }
+
+  /**
+   * A sample's squared reconstruction error {@code Σ_j (ŷ_ij − y_ij)²} over its {@code k}
+   * outputs, with the prediction {@code ŷ = z} for MSE and {@code ŷ = σ(z)} (the predicted
+   * probability, the logistic of the output) for sigmoid binary cross-entropy: the "squared
+   * reconstruction error per image" that Hinton and Salakhutdinov (2006) and Martens (2010)
+   * report for deep autoencoders.
+   *
+   * @param z outputs {@code [n, k]}, row-major
+   * @param y targets {@code [n, k]}
+   * @param k outputs per sample
+   * @param i the sample
+   * @return {@code Σ_j (ŷ_ij − y_ij)²}
+   * @throws IllegalStateException for softmax cross-entropy, which does not reconstruct
+   */
+  public double reconstructionError(double[] z, double[] y, int k, int i) {
+    if (!reconstructs()) {
+      throw new IllegalStateException(
+          "loss: softmax_cross_entropy does not reconstruct its input (no reconstruction error)");
+    }
+    int o = i * k;
+    double t = 0;
+    for (int j = 0; j < k; j++) {
+      double v = z[o + j];
+      double p = this == MSE ? v : 1 / (1 + Math.exp(-v));
+      double d = p - y[o + j];
+      t += d * d;
+    }
+    return t;
+  }
+
+  /**
    * The number of predictions {@link #correct} judges per sample.
    *
    * @param k outputs per sample

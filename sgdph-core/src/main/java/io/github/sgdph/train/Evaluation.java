@@ -15,8 +15,11 @@ import java.util.Objects;
  * @param loss the mean loss {@code (1/n) Σ ℓ_i} ({@link LossKind#sampleLoss})
  * @param accuracy the fraction of right predictions ({@link LossKind#correct}), {@code NaN} for
  *     a loss that does not classify (MSE)
+ * @param reconstructionError the mean squared reconstruction error per sample {@code (1/n) Σ_i
+ *     Σ_j (ŷ_ij − y_ij)²} ({@link LossKind#reconstructionError}: an autoencoder's error per
+ *     image), {@code NaN} for a loss that does not reconstruct (softmax cross-entropy)
  */
-public record Evaluation(int samples, double loss, double accuracy) {
+public record Evaluation(int samples, double loss, double accuracy, double reconstructionError) {
 
   /**
    * Evaluates {@code model} on all of {@code data}, {@code batchSize} samples per forward pass.
@@ -39,6 +42,7 @@ public record Evaluation(int samples, double loss, double accuracy) {
     double sum = 0;
     long right = 0;
     long judged = 0;
+    double squared = 0;
     for (int from = 0; from < data.size(); from += batchSize) {
       ArrayBatch b = data.range(from, Math.min(data.size(), from + batchSize));
       double[] z = model.predict(b);
@@ -49,9 +53,13 @@ public record Evaluation(int samples, double loss, double accuracy) {
           right += loss.correct(z, y, k, i);
           judged += loss.predictionsPerSample(k);
         }
+        if (loss.reconstructs()) {
+          squared += loss.reconstructionError(z, y, k, i);
+        }
       }
     }
     return new Evaluation(
-        data.size(), sum / data.size(), loss.classifies() ? (double) right / judged : Double.NaN);
+        data.size(), sum / data.size(), loss.classifies() ? (double) right / judged : Double.NaN,
+        loss.reconstructs() ? squared / data.size() : Double.NaN);
   }
 }

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Regenerates the tables and plots of EXPERIMENTS.md:
+#   experiments/run.sh                   # all four experiments, one after the other
+#   experiments/run.sh sgdph-cnn ...     # some of them
+# Each writes experiments/results/NAME/{summary.md,*.csv,*.png,log.txt}. Needs Fashion-MNIST
+# (apt-get install dataset-fashion-mnist) and builds the experiments module first. Run nothing
+# else on the machine meanwhile if the seconds matter (sgn-large-batch plots loss per second).
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$here"
+names=("$@")
+if [ ${#names[@]} -eq 0 ]; then
+  names=(sgdph-cnn sgn-large-batch hf-autoencoder hessian-analysis)
+fi
+if [ "${SKIP_BUILD:-}" != "1" ]; then
+  ./mvnw -B -q -DskipTests -pl cli,experiments -am package
+fi
+for name in "${names[@]}"; do
+  out="experiments/results/$name"
+  mkdir -p "$out"
+  echo "== $name -> $out ($(date -u +%FT%TZ))"
+  ./sgdph experiment "$name" --out "$out" 2>&1 | tee "$out/log.txt"
+done

@@ -1,0 +1,206 @@
+package io.github.sgdph.experiments;
+
+import io.github.sgdph.experiments.Runs.Method;
+import io.github.sgdph.experiments.Runs.Score;
+import io.github.sgdph.io.FashionMnist;
+import io.github.sgdph.model.BuiltInModels;
+import io.github.sgdph.model.ModelSpec;
+import io.github.sgdph.tensor.DType;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code sgdph experiment NAME}: the experiments of EXPERIMENTS.md on Fashion-MNIST, each with
+ * the configuration EXPERIMENTS.md reports by default ({@code --quick}: a tiny one, for tests).
+ */
+@Command(
+    name = "experiment",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs one experiment of EXPERIMENTS.md on Fashion-MNIST and writes its tables (CSV,"
+          + " Markdown) and PNG plots to --out.",
+      "NAME: sgdph-cnn (SGD-PH vs SGD with momentum and Adam on the BN CNN), sgn-large-batch"
+          + " (SGN vs tuned SGD and Adam at batch 1000), hf-autoencoder (block-diagonal HF vs HF"
+          + " vs Adam on the deep autoencoder), hessian-analysis (top Hessian eigenvalue, H-M"
+          + " alignment, sharpness vs random labels)."
+    })
+public final class ExperimentCommand implements Callable<Integer> {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "NAME", description = "The experiment.")
+  String name;
+
+  @Option(names = "--out", paramLabel = "DIR",
+      description = "Output directory; default experiments/results/NAME.")
+  Path out;
+
+  @Option(names = "--data-dir", paramLabel = "DIR",
+      description = "Fashion-MNIST's IDX files; default " + FashionMnist.DEFAULT_DIR
+          + " (apt-get install dataset-fashion-mnist).")
+  Path dataDir;
+
+  @Option(names = "--backend", paramLabel = "NAME",
+      description = "Override the experiment's backend (reference, djl, tensorflow, dl4j).")
+  String backend;
+
+  @Option(names = "--dtype", paramLabel = "D", description = "Override the precision.")
+  String dtype;
+
+  @Option(names = "--seeds", split = ",", paramLabel = "S,S,...",
+      description = "Seeds (the first one tunes); default 0,1,2.")
+  List<Long> seeds = List.of(0L, 1L, 2L);
+
+  @Option(names = "--quick",
+      description = "A tiny configuration (hundreds of images, one or two epochs) that checks"
+          + " the pipeline in seconds; its figures mean nothing.")
+  boolean quick;
+
+  @Mixin Overrides overrides = new Overrides();
+
+  /** Options that override an experiment's sizes. */
+  static final class Overrides {
+    @Option(names = "--train", paramLabel = "N", description = "Training images.")
+    Integer train;
+
+    @Option(names = "--epochs", paramLabel = "E", description = "Epochs (the most, for"
+        + " hessian-analysis).")
+    Integer epochs;
+
+    @Option(names = "--grid", split = ",", paramLabel = "LR,LR,...",
+        description = "The learning-rate grid of the tuned methods.")
+    List<Double> grid;
+  }
+
+  /**
+   * Runs the command line.
+   *
+   * @param args the arguments
+   */
+  public static void main(String... args) {
+    System.exit(execute(new PrintWriter(System.out, true, StandardCharsets.UTF_8),
+        new PrintWriter(System.err, true, StandardCharsets.UTF_8), args));
+  }
+
+  /**
+   * Runs the command line with these writers.
+   *
+   * @param out standard output
+   * @param err error output
+   * @param args the arguments
+   * @return the exit code: 0 done, 2 bad usage or input
+   */
+  public static int execute(PrintWriter out, PrintWriter err, String... args) {
+    CommandLine cl = new CommandLine(new ExperimentCommand());
+    cl.setOut(out);
+    cl.setErr(err);
+    cl.setExecutionExceptionHandler((e, line, parsed) -> {
+      if (e instanceof IllegalArgumentException || e instanceof java.io.UncheckedIOException
+          || e instanceof java.io.IOException) {
+        line.getErr().println("error: " + e.getMessage());
+        return 2;
+      }
+      throw e;
+    });
+    int code = cl.execute(args);
+    out.flush();
+    err.flush();
+    return code;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter o = spec.commandLine().getOut();
+    Path dir = dataDir != null ? dataDir : FashionMnist.defaultDirectory();
+    Path to = out != null ? out : Path.of("experiments", "results", name);
+    String summary = switch (name) {
+      case "sgdph-cnn", "sgn-large-batch", "hf-autoencoder" ->
+          Comparison.run(comparison(name), dir, to, o);
+      case "hessian-analysis" -> HessianAnalysis.run(hessian(), dir, to, o);
+      default -> throw new IllegalArgumentException("NAME: unknown experiment '" + name
+          + "'; known: sgdph-cnn, sgn-large-batch, hf-autoencoder, hessian-analysis");
+    };
+    o.println();
+    o.println(summary);
+    o.println("wrote " + to);
+    return 0;
+  }
+
+  private DType dtype(DType byDefault) {
+    return dtype == null ? byDefault : DType.parse(dtype);
+  }
+
+  private int size(int full, int tiny) {
+    return overrides.train != null ? overrides.train : quick ? tiny : full;
+  }
+
+  private int epochs(int full, int tiny) {
+    return overrides.epochs != null ? overrides.epochs : quick ? tiny : full;
+  }
+
+  private List<Double> grid(List<Double> full) {
+    if (overrides.grid != null) {
+      return overrides.grid;
+    }
+    return quick ? List.of(full.get(1), full.get(full.size() - 2)) : full;
+  }
+
+  private String backend(String byDefault) {
+    return backend != null ? backend : byDefault;
+  }
+
+  /** The learning-rate grid of the optimizer comparisons, 10⁻³ to 10⁻¹ in half decades. */
+  static final List<Double> GRID = List.of(1e-3, 3e-3, 1e-2, 3e-2, 1e-1);
+
+  Comparison.Config comparison(String experiment) {
+    int val = quick ? 200 : 0;
+    int test = quick ? 200 : 10_000;
+    Method sgd = new Method("SGD", "sgd", Map.of("momentum", 0.9), true);
+    Method adam = new Method("Adam", "adam", Map.of(), true);
+    return switch (experiment) {
+      case "sgdph-cnn" -> {
+        ModelSpec cnn = BuiltInModels.CNN.spec();
+        yield new Comparison.Config(experiment,
+            "SGD-PH vs SGD with momentum and Adam, BN CNN, Fashion-MNIST", cnn, "cnn",
+            backend("tensorflow"), dtype(DType.FLOAT32), size(8_000, 256),
+            quick ? val : 2_000, test, epochs(5, 1), 128, 0, grid(GRID),
+            List.of(sgd, adam, new Method("SGD-PH", "sgdph", Map.of("momentum", 0.9), true)),
+            Score.ACCURACY, false, seeds);
+      }
+      case "sgn-large-batch" -> new Comparison.Config(experiment,
+          "SGN (default step size, 10 CG iterations) vs tuned SGD and Adam at batch 1000,"
+              + " BN MLP", BuiltInModels.MLP.spec(), "mlp", backend("djl"),
+          dtype(DType.FLOAT32), size(50_000, 512), quick ? val : 5_000, test, epochs(8, 1),
+          quick ? 128 : 1000, 0, grid(GRID),
+          List.of(sgd, adam, new Method("SGN", "sgn", Map.of(), false)), Score.LOSS, true,
+          seeds);
+      case "hf-autoencoder" -> new Comparison.Config(experiment,
+          "Block-diagonal HF vs HF vs Adam, deep autoencoder 784-500-250-30-250-500-784",
+          BuiltInModels.AUTOENCODER.spec(), "autoencoder", backend("djl"),
+          dtype(DType.FLOAT32), size(20_000, 256), quick ? val : 2_000, test, epochs(10, 1),
+          quick ? 128 : 1000, 0, grid(List.of(1e-4, 3e-4, 1e-3, 3e-3, 1e-2)),
+          List.of(adam,
+              new Method("HF", "hf", Map.of("cg_max_iter", 20L), false),
+              new Method("block-diagonal HF", "bdhf", Map.of("cg_max_iter", 20L), false)),
+          Score.RECONSTRUCTION_ERROR, false, seeds);
+      default -> throw new IllegalArgumentException("NAME: unknown experiment " + experiment);
+    };
+  }
+
+  HessianAnalysis.Config hessian() {
+    return new HessianAnalysis.Config(backend("reference"), dtype(DType.FLOAT64),
+        new int[] {100, 100}, size(1_000, 200), quick ? 200 : 10_000, 50,
+        overrides.grid != null ? overrides.grid.get(0) : 0.05, 0.9, epochs(150, 2), 0.99,
+        quick ? List.of(0.0, 1.0) : List.of(0.0, 0.25, 0.5, 1.0), quick ? 1 : 5,
+        quick ? 50 : 250, quick ? 2 : 5, quick ? 12 : 60, seeds);
+  }
+}

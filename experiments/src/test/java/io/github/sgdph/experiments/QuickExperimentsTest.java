@@ -1,0 +1,114 @@
+package io.github.sgdph.experiments;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.github.sgdph.data.ArrayDataset;
+import io.github.sgdph.io.FashionMnist;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The small versions of EXPERIMENTS.md's experiments (CI runs these; the full ones are the
+ * scripts in experiments/): every experiment runs end to end on the reference backend with a
+ * few hundred images and writes its tables and plots.
+ */
+class QuickExperimentsTest {
+  @TempDir Path dir;
+
+  private static void requireData() {
+    assumeTrue(Files.isDirectory(FashionMnist.defaultDirectory()),
+        "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
+  }
+
+  private String run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = ExperimentCommand.execute(new PrintWriter(out), new PrintWriter(err), args);
+    assertEquals(0, code, err.toString());
+    return out.toString();
+  }
+
+  private static List<String> lines(Path f) throws Exception {
+    return Files.readAllLines(f, StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void optimizerComparisonsRunEndToEnd() throws Exception {
+    requireData();
+    for (String name : List.of("sgdph-cnn", "sgn-large-batch", "hf-autoencoder")) {
+      Path out = dir.resolve(name);
+      run(name, "--quick", "--backend", "reference", "--dtype", "float64", "--train", "128",
+          "--seeds", "0,1", "--out", out.toString());
+      List<String> runs = lines(out.resolve("runs.csv"));
+      // 2 tuned methods × 2 rates + one more seed each, or 1 tuned + 2 untuned; 1 epoch each
+      assertTrue(runs.size() >= 1 + 6, name + ": " + runs);
+      assertTrue(runs.get(0).startsWith("method,lr,seed,reported,epoch"), runs.get(0));
+      String summary = Files.readString(out.resolve("summary.md"));
+      assertTrue(summary.contains("±"), summary);
+      assertTrue(Files.size(out.resolve(name + "-epochs.png")) > 1000);
+    }
+    assertTrue(Files.exists(dir.resolve("sgn-large-batch/steps.csv")));
+    assertTrue(Files.size(dir.resolve("sgn-large-batch/sgn-large-batch-seconds.png")) > 1000);
+    assertTrue(Files.readString(dir.resolve("hf-autoencoder/summary.md"))
+        .contains("reconstruction error"));
+  }
+
+  @Test
+  void hessianAnalysisRunsEndToEnd() throws Exception {
+    requireData();
+    Path out = dir.resolve("h");
+    run("hessian-analysis", "--quick", "--seeds", "0,1", "--out", out.toString());
+    List<String> fin = lines(out.resolve("final.csv"));
+    assertEquals(1 + 2 * 2, fin.size(), fin.toString());
+    for (String row : fin.subList(1, fin.size())) {
+      String[] c = row.split(",", -1);
+      double lambda = Double.parseDouble(c[7]);
+      double scaled = Double.parseDouble(c[8]);
+      assertTrue(lambda > 0 && Double.isFinite(lambda), row);
+      assertTrue(scaled > 0 && Double.isFinite(scaled), row);
+    }
+    assertTrue(Files.size(out.resolve("sharpness-vs-random-labels.png")) > 1000);
+    assertTrue(Files.size(out.resolve("hessian-dynamics.png")) > 1000);
+  }
+
+  @Test
+  void randomLabelsRelabelTheGivenFractionReproducibly() {
+    int n = 1000;
+    double[] x = new double[n];
+    double[] y = new double[n];
+    for (int i = 0; i < n; i++) {
+      x[i] = i;
+      y[i] = i % 10;
+    }
+    ArrayDataset d = new ArrayDataset("d", x, new int[] {1}, y, new int[] {});
+    ArrayDataset r = Splits.randomLabels(d, 0.5, 10, 3);
+    double[] ry = r.range(0, n).yView();
+    int changed = 0;
+    for (int i = 0; i < n; i++) {
+      changed += ry[i] != y[i] ? 1 : 0;
+    }
+    // 500 relabelled, of which about 1/10 keep their class by chance: 450 ± a few dozen
+    assertTrue(changed > 380 && changed <= 500, "changed " + changed);
+    assertEquals(java.util.Arrays.toString(ry),
+        java.util.Arrays.toString(Splits.randomLabels(d, 0.5, 10, 3).range(0, n).yView()));
+    assertEquals(java.util.Arrays.toString(y),
+        java.util.Arrays.toString(Splits.randomLabels(d, 0, 10, 3).range(0, n).yView()));
+  }
+
+  @Test
+  void unknownExperimentIsAUsageError() {
+    StringWriter err = new StringWriter();
+    int code = ExperimentCommand.execute(new PrintWriter(new StringWriter()),
+        new PrintWriter(err), "nonsense");
+    assertEquals(2, code);
+    assertTrue(err.toString().contains("unknown experiment"), err.toString());
+  }
+}
