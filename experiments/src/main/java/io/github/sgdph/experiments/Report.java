@@ -139,7 +139,7 @@ final class Report {
         first = sub;
       }
     }
-    if (first != null) {
+    if (first != null && sameCurves(panels)) {
       plot.setFixedLegendItems(first.getLegendItems()); // one entry per curve, not per panel
     }
     JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
@@ -147,6 +147,13 @@ final class Report {
     Files.createDirectories(file.toAbsolutePath().getParent());
     AtomicFiles.write(file,
         out -> ChartUtils.writeChartAsPNG(out, chart, 900, 300 + 250 * panels.size()));
+  }
+
+  /** Whether every panel draws the same named curves (then one legend entry each suffices). */
+  private static boolean sameCurves(List<Panel> panels) {
+    List<String> names = panels.get(0).bands().stream().map(Band::name).toList();
+    return panels.stream().allMatch(p -> p.bands().stream().map(Band::name).toList()
+        .equals(names));
   }
 
   /** Whether the bands' means span more than a decade (else a log axis only blurs them). */
