@@ -48,6 +48,7 @@ public final class DjlBackend implements SpecBackend {
   /**
    * DJL's and libtorch's versions and the CUDA devices PyTorch sees; loads the engine.
    *
+   * @return the description
    * @throws IllegalStateException if no PyTorch natives are on the classpath
    */
   @Override

@@ -31,7 +31,12 @@ public final class Dl4jBackend implements SpecBackend {
     return NAME;
   }
 
-  /** Deeplearning4j's and ND4J's versions, ND4J's backend and BLAS, and its devices. */
+  /**
+   * Deeplearning4j's and ND4J's versions, ND4J's backend and BLAS, and its devices; loads
+   * ND4J's native library.
+   *
+   * @return the description
+   */
   @Override
   public BackendDescription describe() {
     org.nd4j.linalg.factory.Nd4jBackend b = org.nd4j.linalg.factory.Nd4j.getBackend();

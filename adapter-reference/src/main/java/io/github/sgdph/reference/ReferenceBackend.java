@@ -29,7 +29,11 @@ public final class ReferenceBackend implements SpecBackend {
     return NAME;
   }
 
-  /** Pure Java in float64 on the CPU: every layer and loss, no native library. */
+  /**
+   * Pure Java in float64 on the CPU: every layer and loss, no native library.
+   *
+   * @return the description
+   */
   @Override
   public BackendDescription describe() {
     return new BackendDescription("sgdph reference (pure Java, exact R-operator)", "none",

@@ -44,7 +44,12 @@ public final class TfBackend implements SpecBackend {
     return NAME;
   }
 
-  /** TensorFlow Java's and the native TensorFlow's versions, and whether a GPU runs a graph. */
+  /**
+   * TensorFlow Java's and the native TensorFlow's versions, and whether a GPU runs a graph;
+   * loads the native library.
+   *
+   * @return the description
+   */
   @Override
   public BackendDescription describe() {
     String nativeVersion = org.tensorflow.TensorFlow.version();

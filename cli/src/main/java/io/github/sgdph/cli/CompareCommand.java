@@ -115,7 +115,7 @@ final class CompareCommand implements Callable<Integer> {
 
   /** The analysis quantities of one run. */
   private record Analysis(double[] hTop, double[] gTop, double[] premise, double trace,
-      double traceSe, double lanczosTolerance) {}
+      double traceSe, boolean traceExact, double lanczosTolerance) {}
 
   @Override
   public Integer call() throws IOException {
@@ -375,7 +375,7 @@ final class CompareCommand implements Callable<Integer> {
       TraceEstimate tr = Hutchinson.builder().samples(TRACE_SAMPLES).build()
           .trace(data.hessian(), data.algebra(), new SplittableRandom(4));
       return new Analysis(h, g, mass.stream().mapToDouble(Double::doubleValue).toArray(),
-          tr.estimate(), tr.standardError(), lt);
+          tr.estimate(), tr.standardError(), tr.exact(), lt);
     }
   }
 
@@ -383,7 +383,8 @@ final class CompareCommand implements Callable<Integer> {
    * The analysis of two runs against each other: eigenvalues within the pair's tolerance plus
    * each side's Lanczos residual tolerance (a converged Ritz value is within its residual of an
    * eigenvalue), premise masses (ratios of quadratic forms of products) within 4× the pair's
-   * tolerance, the traces within two standard errors of their difference.
+   * tolerance, the traces within two standard errors of their difference (exact traces within
+   * the pair's tolerance, relative).
    */
   private static Map<String, Object> compareAnalysis(Analysis a, Analysis b, double tol) {
     Map<String, Object> m = new LinkedHashMap<>();
@@ -400,7 +401,9 @@ final class CompareCommand implements Callable<Integer> {
     }
     double se = Math.sqrt(sq(a.traceSe()) + sq(b.traceSe()));
     double dt = Math.abs(a.trace() - b.trace());
-    boolean traceOk = Double.isNaN(se) ? dt <= tol * Math.abs(a.trace()) : dt <= 2 * se;
+    // an exact trace (as many samples as parameters) has no standard error: the pair's tolerance
+    boolean exact = a.traceExact() || b.traceExact() || !(se > 0);
+    boolean traceOk = exact ? dt <= tol * Math.abs(a.trace()) : dt <= 2 * se;
     boolean ok = dh <= eigTol && dg <= eigTol && dp <= 4 * tol && traceOk;
     m.put("h_top_deviation", JsonResult.number(dh));
     m.put("g_top_deviation", JsonResult.number(dg));
@@ -408,6 +411,7 @@ final class CompareCommand implements Callable<Integer> {
     m.put("premise_mass_difference", JsonResult.number(dp));
     m.put("premise_tolerance", 4 * tol);
     m.put("trace_difference", dt);
+    m.put("trace_exact", exact);
     m.put("trace_standard_error", JsonResult.number(se));
     m.put("ok", ok);
     return m;

@@ -14,7 +14,7 @@ final class Logging {
   private Logging() {}
 
   /**
-   * Sets the logging switches; a system property the user set already is left alone.
+   * Sets the logging switches (JavaCPP's logger only if the user has not chosen one).
    *
    * @param verbose whether to show the frameworks' information and warnings
    */

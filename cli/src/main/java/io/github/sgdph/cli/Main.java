@@ -128,7 +128,7 @@ public final class Main implements Runnable {
 
   private static String message(Throwable ex, int code) {
     if (code == EXIT_INTERNAL) {
-      return "internal error: " + ex + (ex.getMessage() == null ? "" : "")
+      return "internal error: " + oneLine(ex.toString())
           + " (rerun with --verbose for the stack trace)";
     }
     Throwable t = ex instanceof UncheckedIOException && ex.getCause() != null ? ex.getCause() : ex;
