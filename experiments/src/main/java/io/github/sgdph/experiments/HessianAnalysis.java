@@ -116,6 +116,10 @@ final class HessianAnalysis {
    */
   static String run(Config c, Path dataDir, Path out, PrintWriter log) throws IOException {
     long start = System.nanoTime();
+    if (!(c.decayAt() > 0 && c.decayAt() <= 1)) {
+      throw new IllegalArgumentException(
+          "--lr-decay-at: must be in (0, 1] but was " + c.decayAt());
+    }
     ModelSpec spec = spec(c.hidden());
     Splits splits = Splits.load(dataDir, spec, c.trainSize(), 1, c.testSize());
     SpecBackend backend = SpecBackend.find(c.backend());
@@ -170,7 +174,7 @@ final class HessianAnalysis {
       // A step decay: lr for the first decayEpoch epochs, then lr / 10 from the state at that
       // epoch's end (momentum buffer kept), as a resumed run with another learning rate.
       TrainingState[] last = {null};
-      int decayEpoch = Math.max(1, (int) Math.round(c.maxEpochs() * c.decayAt()));
+      int decayEpoch = decayEpoch(c);
       try {
         for (int phase = 0; phase < 2; phase++) {
           double lr = phase == 0 ? c.lr() : c.lr() / 10;
@@ -215,6 +219,10 @@ final class HessianAnalysis {
       return new End(fraction, seed, epochs[0], fitted[0], tr.loss(), tr.accuracy(),
           te.accuracy(), s.topEigenvalue(), s.scaleInvariant(), points);
     }
+  }
+
+  private static int decayEpoch(Config c) {
+    return Math.max(1, (int) Math.round(c.maxEpochs() * c.decayAt()));
   }
 
   private static Point analyse(Config c, SpecModel m, Lanczos lanczos, ArrayBatch analysis,
@@ -303,13 +311,14 @@ final class HessianAnalysis {
     sb.append("### Hessian-based analysis of SGD: sharpness vs random labels\n\n");
     sb.append(String.format(Locale.ROOT, "MLP 784-%s-10 (ReLU, no batch norm, %d parameters),"
             + " backend %s (%s); %d training images (a fraction relabelled at random), %d test"
-            + " images; SGD lr %s (÷10 after epoch %d) momentum %s, batch %d, until the"
+            + " images; SGD lr %s (%s) momentum %s, batch %d, until the"
             + " training accuracy reaches %.2f or %d epochs; analysis batch %d, top-%d eigenspaces, Lanczos ≤ %d steps;"
             + " seeds %s. Took %.1f minutes.%n%n",
         String.join("-", java.util.Arrays.stream(c.hidden()).mapToObj(Integer::toString)
             .toList()), spec.layout().dimension(), c.backend(), c.dtype().jsonName(),
         c.trainSize(), c.testSize(), c.lr(),
-        Math.max(1, (int) Math.round(c.maxEpochs() * c.decayAt())), c.momentum(), c.batchSize(),
+        decayEpoch(c) >= c.maxEpochs() ? "constant" : "÷10 after epoch " + decayEpoch(c),
+        c.momentum(), c.batchSize(),
         c.targetAccuracy(),
         c.maxEpochs(), c.analysisBatch(), c.k(), c.lanczosSteps(), c.seeds(), minutes));
     List<List<String>> rows = new ArrayList<>();
