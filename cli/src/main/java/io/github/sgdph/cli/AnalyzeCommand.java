@@ -4,6 +4,7 @@ import io.github.sgdph.analysis.AnalysisListener;
 import io.github.sgdph.analysis.DatasetCurvature;
 import io.github.sgdph.analysis.EigenspaceAlignment;
 import io.github.sgdph.analysis.Eigenpairs;
+import io.github.sgdph.analysis.FisherCurvature;
 import io.github.sgdph.analysis.HutchPlusPlus;
 import io.github.sgdph.analysis.Hutchinson;
 import io.github.sgdph.analysis.Lanczos;
@@ -143,6 +144,17 @@ final class AnalyzeCommand implements Callable<Integer> {
           + " under train-mode batch norm) (default: ${DEFAULT-VALUE}).")
   String sampleGradients;
 
+  @Option(names = "--matrix", split = ",", paramLabel = "NAME",
+      description = "Also analyse: fisher (the Monte-Carlo Fisher F_MC, labels drawn from the"
+          + " model; its top-k by Lanczos, an estimate of G's), ggn-diagonal (G's exact"
+          + " diagonal from the loss Hessian's factors: its trace and per-tensor sums)."
+          + " Comma-separated or repeated.")
+  List<String> matrices = new ArrayList<>();
+
+  @Option(names = "--fisher-draws", defaultValue = "1", paramLabel = "K",
+      description = "Label draws per sample for --matrix fisher (default: ${DEFAULT-VALUE}).")
+  int fisherDraws;
+
   @Option(names = "--progress", description = "Report progress of long runs on stderr.")
   boolean progress;
 
@@ -157,6 +169,11 @@ final class AnalyzeCommand implements Callable<Integer> {
     check(k >= 1, "--top: must be >= 1 but was " + k);
     check(afterSteps >= 0, "--after-steps: must be >= 0 but was " + afterSteps);
     check(repeats >= 1, "--repeats: must be >= 1 but was " + repeats);
+    check(fisherDraws >= 1, "--fisher-draws: must be >= 1 but was " + fisherDraws);
+    for (String m : matrices) {
+      check(m.equals("fisher") || m.equals("ggn-diagonal"),
+          "--matrix: must be fisher or ggn-diagonal but was '" + m + "'");
+    }
     SampleGradients kind = switch (sampleGradients) {
       case "per-term" -> SampleGradients.PER_TERM;
       case "isolated" -> SampleGradients.ISOLATED;
@@ -238,6 +255,10 @@ final class AnalyzeCommand implements Callable<Integer> {
               g.converged() ? "" : ", NOT converged", nums(g.values()));
           j.put("g_top", g.values());
           j.put("g_top_converged", g.converged());
+        }
+
+        if (!matrices.isEmpty()) {
+          products += fisherMatrices(o, j, model, c, kk, lanczos);
         }
 
         if (perLayer) {
@@ -432,6 +453,50 @@ final class AnalyzeCommand implements Callable<Integer> {
         err.flush();
       }
     };
+  }
+
+  /** {@code --matrix}: the Monte-Carlo Fisher's top-k and the exact GGN diagonal. */
+  private long fisherMatrices(PrintWriter o, Map<String, Object> j, SpecModel model, CaseFile c,
+      int kk, Lanczos lanczos) {
+    long products = 0;
+    try (FisherCurvature f = FisherCurvature.of(model, c.batches())) {
+      if (matrices.contains("fisher")) {
+        long fisherSeed = rng(9).nextLong();
+        try (Eigenpairs e = lanczos.largest(f.monteCarloFisher(fisherDraws, fisherSeed),
+            f.algebra(), kk, rng(10))) {
+          products += e.products();
+          o.printf(Locale.ROOT, "F_MC top-%d (Lanczos, %d label draw%s per sample, %d"
+              + " products%s): %s%n", kk, fisherDraws, fisherDraws == 1 ? "" : "s",
+              e.products(), e.converged() ? "" : ", NOT converged", nums(e.values()));
+          Map<String, Object> fj = new LinkedHashMap<>();
+          fj.put("draws", fisherDraws);
+          fj.put("top", e.values());
+          fj.put("top_converged", e.converged());
+          j.put("fisher_mc", fj);
+        }
+      }
+      if (matrices.contains("ggn-diagonal")) {
+        try (ParameterVector d = f.ggnDiagonal()) {
+          Map<String, Object> per = new LinkedHashMap<>();
+          StringBuilder line = new StringBuilder();
+          double trace = 0;
+          for (int i = 0; i < d.blockCount(); i++) {
+            double t = d.block(i).sum();
+            trace += t;
+            per.put(d.layout().block(i).name(), t);
+            line.append(i == 0 ? "" : ", ").append(d.layout().block(i).name()).append(' ')
+                .append(num(t));
+          }
+          o.printf(Locale.ROOT, "diag G (exact, from the loss Hessian's factors): trace %s;"
+              + " per tensor: %s%n", num(trace), line);
+          Map<String, Object> gj = new LinkedHashMap<>();
+          gj.put("trace", trace);
+          gj.put("per_tensor", per);
+          j.put("ggn_diagonal", gj);
+        }
+      }
+    }
+    return products;
   }
 
   private SplittableRandom rng(long stream) {

@@ -188,6 +188,42 @@ class AnalyzeCommandTest {
         + " errors over the 1 probe vector; trace/n by Hutchinson: \\S+ exact\\).*"), r.out());
   }
 
+  /**
+   * {@code --matrix fisher,ggn-diagonal}: the exact GGN diagonal's trace is the dense G's trace
+   * (6 significant digits printed, so 1e-5 relative); F_MC's top-k is printed and in the JSON
+   * (its agreement with G is the analysis tests' job, within sampling error).
+   */
+  @Test
+  void analyzeTheFisherAndTheGgnDiagonal(@TempDir Path dir) throws Exception {
+    Path json = dir.resolve("a.json");
+    Run r = run("analyze", "--bundled", "mlp-tanh-sgd.json", "-k", "3", "--seed", "2",
+        "--matrix", "fisher,ggn-diagonal", "--fisher-draws", "4", "--json", json.toString());
+    assertEquals(0, r.code(), r.out() + r.err());
+    CaseFile c = BundledCases.load("mlp-tanh-sgd.json");
+    double trace = 0;
+    try (SpecModel model =
+            SpecBackend.find("reference").build(c.model(), c.parameters(), DType.FLOAT64);
+        DatasetCurvature data = DatasetCurvature.of(model, c.batches())) {
+      double[][] g = dense(data.ggn(), data);
+      for (int i = 0; i < g.length; i++) {
+        trace += g[i][i];
+      }
+    }
+    Matcher m = Pattern.compile("diag G \\(exact, from the loss Hessian's factors\\): trace"
+        + " (\\S+);").matcher(r.out());
+    assertTrue(m.find(), r.out());
+    assertEquals(trace, Double.parseDouble(m.group(1)), 1e-5 * trace);
+    double[] f = numbersAfter(r.out(), "F_MC top-3 (Lanczos, 4 label draws per sample, ");
+    assertEquals(3, f.length);
+    assertTrue(f[0] >= f[1] && f[1] >= f[2] && f[2] >= 0, Arrays.toString(f));
+    String j = Files.readString(json);
+    assertTrue(j.contains("\"fisher_mc\"") && j.contains("\"ggn_diagonal\""), j);
+
+    Run bad = run("analyze", "--bundled", "linear-mse-probe.json", "--matrix", "kfac");
+    assertEquals(Main.EXIT_USAGE, bad.code());
+    assertTrue(bad.err().contains("--matrix"), bad.err());
+  }
+
   @Test
   void badOptionsExitWithTwoAndNameTheOption() {
     Run r = run("analyze", "--bundled", "linear-mse-probe.json", "-k", "0");

@@ -328,6 +328,31 @@ public final class DatasetCurvature implements AutoCloseable {
   }
 
   /**
+   * The empirical Fisher {@code F_emp = (1/N) Σ_i g_i g_iᵀ}: the gradient second moment {@link
+   * #gradientMoment()} under its usual name (curvlinops' {@code EFLinearOperator}). It uses the
+   * data's labels, not the model's predictive distribution, and is not the Fisher (Kunstner,
+   * Balles, Hennig 2019, "Limitations of the empirical Fisher approximation for natural gradient
+   * descent"); for the Fisher itself see {@link FisherCurvature#monteCarloFisher}.
+   *
+   * @return the same operator as {@link #gradientMoment()}
+   */
+  public GradientMomentOperator empiricalFisher() {
+    return gradientMoment();
+  }
+
+  /**
+   * The diagonal block of the empirical Fisher on a selection of blocks: {@link
+   * #gradientMoment(ParameterLayout)} under its usual name.
+   *
+   * @param blocks a selection of the model's root layout, or the root layout itself
+   * @return the same operator as {@link #gradientMoment(ParameterLayout)}
+   * @throws IllegalArgumentException if {@code blocks} is not a layout of this model
+   */
+  public GradientMomentOperator empiricalFisher(ParameterLayout blocks) {
+    return gradientMoment(blocks);
+  }
+
+  /**
    * The per-sample gradients of all batches, in batch order (computed once, owned by this
    * object: do not close them).
    *
