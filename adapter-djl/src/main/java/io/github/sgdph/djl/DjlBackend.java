@@ -65,6 +65,11 @@ public final class DjlBackend implements SpecBackend {
     Objects.requireNonNull(spec, "spec");
     Objects.requireNonNull(parameters, "parameters");
     Objects.requireNonNull(dtype, "dtype");
+    if (!spec.isSequential()) {
+      throw new UnsupportedOperationException(
+          "spec: the djl backend builds sequential models only, not graph"
+              + " models");
+    }
     spec.validateParameters(parameters);
     DjlSpecModel m = new DjlSpecModel(spec, parameters, dtype, options);
     LOG.debug("built {} ({} trainable entries) on {}", spec, m.layout().dimension(),

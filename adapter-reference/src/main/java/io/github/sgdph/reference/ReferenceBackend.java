@@ -42,6 +42,10 @@ public final class ReferenceBackend implements SpecBackend {
     Objects.requireNonNull(spec, "spec");
     Objects.requireNonNull(parameters, "parameters");
     Objects.requireNonNull(dtype, "dtype");
+    if (!spec.isSequential()) {
+      throw new UnsupportedOperationException(
+          "spec: the reference backend builds sequential models only, not graph models");
+    }
     if (dtype != DType.FLOAT64) {
       throw new IllegalArgumentException(
           "dtype: the reference backend computes in float64 only but " + dtype.jsonName()

@@ -65,6 +65,11 @@ public final class TfBackend implements SpecBackend {
     Objects.requireNonNull(spec, "spec");
     Objects.requireNonNull(parameters, "parameters");
     Objects.requireNonNull(dtype, "dtype");
+    if (!spec.isSequential()) {
+      throw new UnsupportedOperationException(
+          "spec: the tensorflow backend builds sequential models only, not graph"
+              + " models");
+    }
     spec.validateParameters(parameters);
     TfSpecModel m = TfSpecModel.build(spec, parameters, TfAlgebra.of(dtype), device);
     LOG.debug("built {} on {} with {} trainable entries", spec, device, m.layout().dimension());
