@@ -34,6 +34,16 @@ public final class ReferenceBackend implements SpecBackend {
   }
 
   /**
+   * Graph models (residual networks) are built with the exact R-operator on the graph.
+   *
+   * @return true
+   */
+  @Override
+  public boolean supportsGraphModels() {
+    return true;
+  }
+
+  /**
    * @throws IllegalArgumentException naming {@code dtype} for anything but float64, or naming
    *     the entry for parameters that do not match the spec
    */
@@ -42,10 +52,6 @@ public final class ReferenceBackend implements SpecBackend {
     Objects.requireNonNull(spec, "spec");
     Objects.requireNonNull(parameters, "parameters");
     Objects.requireNonNull(dtype, "dtype");
-    if (!spec.isSequential()) {
-      throw new UnsupportedOperationException(
-          "spec: the reference backend builds sequential models only, not graph models");
-    }
     if (dtype != DType.FLOAT64) {
       throw new IllegalArgumentException(
           "dtype: the reference backend computes in float64 only but " + dtype.jsonName()
