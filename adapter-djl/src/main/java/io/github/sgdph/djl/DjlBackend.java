@@ -58,6 +58,17 @@ public final class DjlBackend implements SpecBackend {
   }
 
   /**
+   * Graph models: one DJL block evaluating the spec's nodes ({@code SpecBlocks.GraphBlock}),
+   * differentiated by PyTorch's autograd like any block.
+   *
+   * @return true
+   */
+  @Override
+  public boolean supportsGraphModels() {
+    return true;
+  }
+
+  /**
    * @throws IllegalArgumentException naming the entry for parameters that do not match the spec
    */
   @Override
@@ -65,11 +76,6 @@ public final class DjlBackend implements SpecBackend {
     Objects.requireNonNull(spec, "spec");
     Objects.requireNonNull(parameters, "parameters");
     Objects.requireNonNull(dtype, "dtype");
-    if (!spec.isSequential()) {
-      throw new UnsupportedOperationException(
-          "spec: the djl backend builds sequential models only, not graph"
-              + " models");
-    }
     spec.validateParameters(parameters);
     DjlSpecModel m = new DjlSpecModel(spec, parameters, dtype, options);
     LOG.debug("built {} ({} trainable entries) on {}", spec, m.layout().dimension(),
