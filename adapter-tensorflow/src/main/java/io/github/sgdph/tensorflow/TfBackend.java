@@ -58,6 +58,17 @@ public final class TfBackend implements SpecBackend {
   }
 
   /**
+   * Graph models: the spec's nodes as one TensorFlow graph, an add node an {@code Add} of its
+   * inputs' tensors ({@code SpecGraph}), differentiated twice by TensorFlow like any graph.
+   *
+   * @return true
+   */
+  @Override
+  public boolean supportsGraphModels() {
+    return true;
+  }
+
+  /**
    * @throws IllegalArgumentException naming the entry for parameters that do not match the spec
    */
   @Override
@@ -65,11 +76,6 @@ public final class TfBackend implements SpecBackend {
     Objects.requireNonNull(spec, "spec");
     Objects.requireNonNull(parameters, "parameters");
     Objects.requireNonNull(dtype, "dtype");
-    if (!spec.isSequential()) {
-      throw new UnsupportedOperationException(
-          "spec: the tensorflow backend builds sequential models only, not graph"
-              + " models");
-    }
     spec.validateParameters(parameters);
     TfSpecModel m = TfSpecModel.build(spec, parameters, TfAlgebra.of(dtype), device);
     LOG.debug("built {} on {} with {} trainable entries", spec, device, m.layout().dimension());
