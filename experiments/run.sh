@@ -21,3 +21,13 @@ for name in "${names[@]}"; do
   echo "== $name -> $out ($(date -u +%FT%TZ))"
   ./sgdph experiment "$name" --out "$out" 2>&1 | tee "$out/log.txt"
 done
+
+# Quote each summary in EXPERIMENTS.md, between its markers (the title line dropped).
+for name in "${names[@]}"; do
+  summary="experiments/results/$name/summary.md"
+  [ -f "$summary" ] || continue
+  awk -v name="$name" -v file="$summary" '
+    $0 ~ "^<!-- summary: " name " " { print; while ((getline line < file) > 0) if (n++ > 1) print line; skip = 1; next }
+    $0 ~ "^<!-- end summary: " name " " { skip = 0 }
+    !skip { print }' EXPERIMENTS.md > EXPERIMENTS.md.tmp && mv EXPERIMENTS.md.tmp EXPERIMENTS.md
+done

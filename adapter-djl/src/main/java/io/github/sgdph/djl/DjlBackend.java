@@ -1,9 +1,11 @@
 package io.github.sgdph.djl;
 
+import io.github.sgdph.model.BackendDescription;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.NamedArray;
 import io.github.sgdph.model.SpecBackend;
 import io.github.sgdph.tensor.DType;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -41,6 +43,38 @@ public final class DjlBackend implements SpecBackend {
   @Override
   public String name() {
     return NAME;
+  }
+
+  /**
+   * DJL's and libtorch's versions and the CUDA devices PyTorch sees; loads the engine.
+   *
+   * @return the description
+   * @throws IllegalStateException if no PyTorch natives are on the classpath
+   */
+  @Override
+  public BackendDescription describe() {
+    ai.djl.engine.Engine e = PyTorchRuntime.engine();
+    List<String> devices = new ArrayList<>();
+    devices.add("cpu");
+    for (int i = 0; i < e.getGpuCount(); i++) {
+      devices.add("gpu" + i);
+    }
+    String natives = "libtorch " + e.getVersion();
+    try (java.io.InputStream in = DjlBackend.class.getClassLoader()
+        .getResourceAsStream("native/lib/pytorch.properties")) {
+      if (in != null) {
+        java.util.Properties p = new java.util.Properties();
+        p.load(in);
+        natives += " (" + p.getProperty("flavor", "?") + ", " + p.getProperty("classifier", "?")
+            + ")";
+      }
+    } catch (java.io.IOException ex) {
+      LOG.debug("cannot read pytorch.properties: {}", ex.toString());
+    }
+    return new BackendDescription(
+        "DJL " + ai.djl.engine.Engine.getDjlVersion() + " (PyTorch engine)", natives, devices,
+        options.device().isGpu() ? "gpu" + options.device().getDeviceId() : "cpu",
+        BackendDescription.ALL_LAYERS, BackendDescription.ALL_LOSSES);
   }
 
   @Override

@@ -8,7 +8,7 @@ import io.github.sgdph.tensor.DType;
  * The djl backend passes the conformance kit in float32: products against the float64
  * reference to 1e-4, against float64 finite differences and its own float64 products at the
  * same point within the case's float32 tolerance ({@code Tolerances.float32Product}), replays
- * to 1e-3, on every bundled case.
+ * within the case's derived float32 tolerance ({@code Float32Tolerance}), on every bundled case.
  */
 class DjlFloat32ConformanceTest extends CurvatureConformanceKit {
 

@@ -1,9 +1,11 @@
 package io.github.sgdph.dl4j;
 
+import io.github.sgdph.model.BackendDescription;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.NamedArray;
 import io.github.sgdph.model.SpecBackend;
 import io.github.sgdph.tensor.DType;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -27,6 +29,41 @@ public final class Dl4jBackend implements SpecBackend {
   @Override
   public String name() {
     return NAME;
+  }
+
+  /**
+   * Deeplearning4j's and ND4J's versions, ND4J's backend and BLAS, and its devices; loads
+   * ND4J's native library.
+   *
+   * @return the description
+   */
+  @Override
+  public BackendDescription describe() {
+    org.nd4j.linalg.factory.Nd4jBackend b = org.nd4j.linalg.factory.Nd4j.getBackend();
+    String kind = b.getClass().getSimpleName();
+    boolean cuda = kind.toLowerCase(java.util.Locale.ROOT).contains("cu");
+    List<String> devices = new ArrayList<>();
+    devices.add("cpu");
+    if (cuda) {
+      int n = org.nd4j.linalg.factory.Nd4j.getAffinityManager().getNumberOfDevices();
+      for (int i = 0; i < n; i++) {
+        devices.add("gpu" + i);
+      }
+    }
+    Object blas = org.nd4j.linalg.factory.Nd4j.getExecutioner().getEnvironmentInformation()
+        .get("blas.vendor");
+    Class<?> anchor = org.nd4j.linalg.factory.Nd4j.class;
+    String natives = "ND4J " + kind + (blas == null ? "" : ", BLAS " + blas)
+        + (cuda ? "" : " (openblas "
+            + BackendDescription.mavenVersion(anchor, "org.bytedeco", "openblas") + ")")
+        + ", JavaCPP " + BackendDescription.mavenVersion(anchor, "org.bytedeco", "javacpp");
+    return new BackendDescription(
+        "Deeplearning4j " + BackendDescription.mavenVersion(
+            org.deeplearning4j.nn.multilayer.MultiLayerNetwork.class, "org.deeplearning4j",
+            "deeplearning4j-nn") + " / ND4J "
+            + BackendDescription.mavenVersion(anchor, "org.nd4j", "nd4j-api"),
+        natives, devices, cuda ? "gpu0" : "cpu",
+        BackendDescription.ALL_LAYERS, BackendDescription.ALL_LOSSES);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.github.sgdph.reference;
 
+import io.github.sgdph.model.BackendDescription;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.NamedArray;
 import io.github.sgdph.model.SpecBackend;
@@ -26,6 +27,17 @@ public final class ReferenceBackend implements SpecBackend {
   @Override
   public String name() {
     return NAME;
+  }
+
+  /**
+   * Pure Java in float64 on the CPU: every layer and loss, no native library.
+   *
+   * @return the description
+   */
+  @Override
+  public BackendDescription describe() {
+    return new BackendDescription("sgdph reference (pure Java, exact R-operator)", "none",
+        List.of("cpu"), "cpu", BackendDescription.ALL_LAYERS, BackendDescription.ALL_LOSSES);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.github.sgdph.tensorflow;
 
+import io.github.sgdph.model.BackendDescription;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.NamedArray;
 import io.github.sgdph.model.SpecBackend;
@@ -41,6 +42,23 @@ public final class TfBackend implements SpecBackend {
   @Override
   public String name() {
     return NAME;
+  }
+
+  /**
+   * TensorFlow Java's and the native TensorFlow's versions, and whether a GPU runs a graph;
+   * loads the native library.
+   *
+   * @return the description
+   */
+  @Override
+  public BackendDescription describe() {
+    String nativeVersion = org.tensorflow.TensorFlow.version();
+    List<String> devices = TfDevice.gpuAvailable() ? List.of("cpu", "gpu0") : List.of("cpu");
+    return new BackendDescription(
+        "TensorFlow Java " + BackendDescription.mavenVersion(org.tensorflow.TensorFlow.class,
+            "org.tensorflow", "tensorflow-core-api") + " (graph mode)",
+        "TensorFlow " + nativeVersion, devices, device.toString(),
+        BackendDescription.ALL_LAYERS, BackendDescription.ALL_LOSSES);
   }
 
   @Override

@@ -14,9 +14,7 @@ import io.github.sgdph.analysis.ScaleInvariantSharpness;
 import io.github.sgdph.analysis.SpectralDensity;
 import io.github.sgdph.analysis.StochasticLanczosQuadrature;
 import io.github.sgdph.analysis.TraceEstimate;
-import io.github.sgdph.cases.BundledCases;
 import io.github.sgdph.cases.CaseFile;
-import io.github.sgdph.cases.CaseJson;
 import io.github.sgdph.linalg.LinearOperator;
 import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.SpecBackend;
@@ -28,14 +26,18 @@ import io.github.sgdph.tensor.DType;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /**
  * {@code sgdph analyze}: Hessian-based analysis of a case's model on all of its batches
@@ -45,8 +47,8 @@ import picocli.CommandLine.Parameters;
  * eigenspace with the second moment of per-sample gradients (the per-term gradients of each
  * batch's loss, {@link SampleGradients#PER_TERM}; {@code --sample-gradients isolated} for each
  * sample alone, labelled so), a scale-invariant sharpness, SGD-PH's premise check,
- * and a PNG plot of the spectral density (stochastic Lanczos quadrature; its first two moments
- * with standard errors over the probe vectors).
+ * and the spectral density (stochastic Lanczos quadrature; its first two moments with standard
+ * errors over the probe vectors), plotted as a PNG when asked ({@code --plot}, {@code --out}).
  */
 @Command(
     name = "analyze",
@@ -56,20 +58,20 @@ import picocli.CommandLine.Parameters;
           + " full-data Hessian): top-k eigenvalues of the Hessian H and the Gauss-Newton"
           + " matrix G, the trace of H, the alignment of H's top eigenspace with the second"
           + " moment M of per-sample gradients, a scale-invariant sharpness, SGD-PH's premise"
-          + " check on every channel-wise tensor, and a PNG plot of H's spectral density.",
-      "Exit code 2 for an invalid case or option."
+          + " check on every channel-wise tensor, and the moments of H's spectral density (a"
+          + " PNG plot with --plot or --out; no file is written unless asked).",
+      "Exit code 2 for bad usage or input."
     })
 final class AnalyzeCommand implements Callable<Integer> {
 
-  @Parameters(paramLabel = "CASE.json", arity = "0..1", description = "The case file.")
-  Path caseFile;
+  /** The format tag of {@code --json}'s result. */
+  static final String FORMAT = "sgdph-analysis-result/1";
 
-  @Option(names = "--bundled", paramLabel = "NAME",
-      description = "Analyse a bundled example case instead, e.g. mlp-tanh-sgd.json.")
-  String bundled;
+  @Mixin CaseOptions cases;
 
-  @Option(names = "--backend", defaultValue = "reference",
-      description = "Backend to run on (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--backend", defaultValue = "reference", paramLabel = "NAME",
+      description = "Backend to run on: reference, djl, tensorflow or dl4j"
+          + " (default: ${DEFAULT-VALUE}).")
   String backend;
 
   @Option(names = "--dtype", description = "float32|float64; default: the case's own.")
@@ -105,8 +107,16 @@ final class AnalyzeCommand implements Callable<Integer> {
   int densityRuns;
 
   @Option(names = "--plot", paramLabel = "PNG",
-      description = "Where to write the density plot (default: <case>-density.png).")
+      description = "Write the density plot to this file.")
   Path plot;
+
+  @Option(names = "--out", paramLabel = "DIR",
+      description = "Write the density plot to DIR/<case>-density.png.")
+  Path out;
+
+  @Option(names = "--json", paramLabel = "FILE",
+      description = "Also write the result as JSON (" + FORMAT + ", docs/CLI.md).")
+  Path json;
 
   @Option(names = "--max-block", defaultValue = "1024",
       description = "Premise check: largest channel-wise tensor to build densely"
@@ -141,8 +151,8 @@ final class AnalyzeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     PrintWriter o = spec.commandLine().getOut();
-    if ((caseFile == null) == (bundled == null)) {
-      throw new IllegalArgumentException("analyze: give one case file or --bundled NAME");
+    if (plot != null && out != null) {
+      throw new IllegalArgumentException("--plot, --out: give one place for the plot");
     }
     check(k >= 1, "--top: must be >= 1 but was " + k);
     check(afterSteps >= 0, "--after-steps: must be >= 0 but was " + afterSteps);
@@ -153,11 +163,30 @@ final class AnalyzeCommand implements Callable<Integer> {
       default -> throw new IllegalArgumentException(
           "--sample-gradients: must be per-term or isolated but was '" + sampleGradients + "'");
     };
-    String name = bundled != null ? bundled : caseFile.getFileName().toString();
-    CaseFile c = bundled != null ? BundledCases.load(bundled) : readCase(caseFile);
-    DType dt = dtype == null ? c.dtype() : DType.parse(dtype);
-    SpecBackend b = SpecBackend.find(backend);
-    Path png = plot != null ? plot : Path.of(name.replaceFirst("\\.json$", "") + "-density.png");
+    if (cases.bundled.contains(CaseOptions.ALL)) {
+      throw new IllegalArgumentException("--bundled: analyze takes one case; name it, e.g."
+          + " --bundled mlp-tanh-sgd.json");
+    }
+    DType forced = dtype == null ? null : Backends.dtype("--dtype", dtype);
+    List<CaseOptions.Named> todo = cases.load("analyze");
+    if (todo.size() != 1) {
+      throw new IllegalArgumentException("analyze: takes one case but " + todo.size()
+          + " were given");
+    }
+    String name = todo.get(0).name();
+    CaseFile c = todo.get(0).caseFile();
+    DType dt = forced == null ? c.dtype() : forced;
+    SpecBackend b = Backends.open("--backend", backend);
+    Backends.requireDtype("--dtype", b, dt);
+    Path png = plot != null ? plot
+        : out != null ? out.resolve(name.replaceFirst("\\.json$", "") + "-density.png") : null;
+    Map<String, Object> j = new LinkedHashMap<>();
+    j.put("format", FORMAT);
+    j.put("case", name);
+    j.put("backend", b.name());
+    j.put("dtype", dt.jsonName());
+    j.put("after_steps", afterSteps);
+    j.put("seed", seed);
     // validated up front so that a bad option fails before any work
     Hutchinson hutchinson = Hutchinson.builder().samples(traceSamples).listener(listener())
         .build();
@@ -183,6 +212,9 @@ final class AnalyzeCommand implements Callable<Integer> {
             b.name(), dt.jsonName(),
             afterSteps > 0 ? ", after " + afterSteps + " " + c.optimizer().name() + " steps" : "");
         o.printf(Locale.ROOT, "loss %.10g%n", data.loss());
+        j.put("parameters", dim);
+        j.put("samples", data.sampleCount());
+        j.put("loss", data.loss());
         long products = 0;
 
         double[] hTop;
@@ -191,16 +223,21 @@ final class AnalyzeCommand implements Callable<Integer> {
           products += h.products();
           o.printf(Locale.ROOT, "H top-%d (Lanczos, %d products%s): %s%n", kk, h.products(),
               h.converged() ? "" : ", NOT converged", nums(hTop));
+          j.put("h_top", hTop);
+          j.put("h_top_converged", h.converged());
         }
         try (Eigenpairs h = lanczos.smallest(data.hessian(), data.algebra(), 1, rng(2))) {
           products += h.products();
           o.printf(Locale.ROOT, "H smallest eigenvalue (Lanczos, %d products): %s%n",
               h.products(), num(h.value(0)));
+          j.put("h_smallest", h.value(0));
         }
         try (Eigenpairs g = lanczos.largest(data.ggn(), data.algebra(), kk, rng(3))) {
           products += g.products();
           o.printf(Locale.ROOT, "G top-%d (Lanczos, %d products%s): %s%n", kk, g.products(),
               g.converged() ? "" : ", NOT converged", nums(g.values()));
+          j.put("g_top", g.values());
+          j.put("g_top_converged", g.converged());
         }
 
         if (perLayer) {
@@ -217,6 +254,12 @@ final class AnalyzeCommand implements Callable<Integer> {
 
         TraceEstimate th = hutchinson.trace(data.hessian(), data.algebra(), rng(4));
         products += th.products();
+        Map<String, Object> tj = new LinkedHashMap<>();
+        tj.put("exact", th.exact());
+        tj.put("hutchinson", th.estimate());
+        tj.put("hutchinson_standard_error", JsonResult.number(th.standardError()));
+        tj.put("hutchinson_samples", th.samples());
+        j.put("trace", tj);
         if (th.exact()) {
           // as many samples as parameters: Σ e_iᵀ H e_i, and Hutch++ would repeat it
           o.printf(Locale.ROOT, "trace of H: %s exact (%d products with the basis vectors:"
@@ -225,6 +268,8 @@ final class AnalyzeCommand implements Callable<Integer> {
         } else {
           TraceEstimate tpp = hutchPP.trace(data.hessian(), data.algebra(), rng(5));
           products += tpp.products();
+          tj.put("hutch_plus_plus", tpp.estimate());
+          tj.put("hutch_plus_plus_standard_error", JsonResult.number(tpp.standardError()));
           o.printf(Locale.ROOT, "trace of H: Hutchinson %s (%d samples); Hutch++ %s (%d"
               + " products)%n", pm(th.estimate(), th.standardError()), th.samples(),
               tpp.exact() ? num(tpp.estimate()) + " exact"
@@ -248,6 +293,13 @@ final class AnalyzeCommand implements Callable<Integer> {
             + " ‖U_Hᵀ U_M‖_F²/k = %.6f, principal angles (deg) %s, λ1(H)/λ1(M) = %s%n", mLabel,
             kk, al.overlap(), angles(deg), num(al.topEigenvalueRatio()));
         o.printf(Locale.ROOT, "M top-%d%s: %s%n", kk, mLabel, nums(al.eigenvaluesB()));
+        Map<String, Object> aj = new LinkedHashMap<>();
+        aj.put("sample_gradients", sampleGradients);
+        aj.put("overlap", al.overlap());
+        aj.put("principal_angles_degrees", deg);
+        aj.put("top_eigenvalue_ratio", JsonResult.number(al.topEigenvalueRatio()));
+        aj.put("m_top", al.eigenvaluesB());
+        j.put("alignment", aj);
 
         try (ParameterVector theta = data.parameters()) {
           ScaleInvariantSharpness s = ScaleInvariantSharpness.compute(data.hessian(), theta,
@@ -255,10 +307,29 @@ final class AnalyzeCommand implements Callable<Integer> {
           products += s.products();
           o.printf(Locale.ROOT, "sharpness: λ_max(H) = %s, scale-invariant λ_max(|θ| H |θ|) ="
               + " %s%n", num(s.topEigenvalue()), num(s.scaleInvariant()));
+          Map<String, Object> sj = new LinkedHashMap<>();
+          sj.put("top_eigenvalue", s.topEigenvalue());
+          sj.put("scale_invariant", s.scaleInvariant());
+          j.put("sharpness", sj);
         }
 
         PartialHessianPremise p = PartialHessianPremise.check(data, maxBlock, listener());
         products += p.products();
+        List<Object> pj = new ArrayList<>();
+        for (PartialHessianPremise.Block blk : p.blocks()) {
+          Map<String, Object> bj = new LinkedHashMap<>();
+          bj.put("tensor", blk.name());
+          bj.put("size", blk.size());
+          bj.put("evaluated", blk.evaluated());
+          if (blk.evaluated()) {
+            bj.put("off_diagonal_mass", blk.offDiagonalMass());
+            bj.put("row_sum_relative_error", JsonResult.number(blk.rowSumRelativeError()));
+            bj.put("absolute_row_sum_relative_error",
+                JsonResult.number(blk.absoluteRowSumRelativeError()));
+          }
+          pj.add(bj);
+        }
+        j.put("premise", pj);
         if (p.blocks().isEmpty()) {
           o.println("SGD-PH premise: the model has no channel-wise tensor");
         } else {
@@ -278,23 +349,39 @@ final class AnalyzeCommand implements Callable<Integer> {
 
         SpectralDensity d = slq.density(data.hessian(), data.algebra(), rng(8));
         products += d.products();
-        DensityPlot.write(d.grid(), d.density(), hTop,
-            "Hessian spectral density — " + name + " (SLQ, " + d.runs() + " x " + d.steps()
-                + " steps)", "dashed: top-" + kk + " eigenvalues (Lanczos)", png);
+        if (png != null) {
+          DensityPlot.write(d.grid(), d.density(), hTop,
+              "Hessian spectral density — " + name + " (SLQ, " + d.runs() + " x " + d.steps()
+                  + " steps)", "dashed: top-" + kk + " eigenvalues (Lanczos)", png);
+        }
         o.printf(Locale.ROOT, "spectral density: %d run%s x %d Lanczos steps, mean %s, second"
-            + " moment %s (standard errors over the %d probe vector%s; trace/n by Hutchinson: %s),"
-            + " plot written to %s%n", d.runs(), d.runs() == 1 ? "" : "s", d.steps(),
+            + " moment %s (standard errors over the %d probe vector%s; trace/n by Hutchinson: %s)"
+            + "%s%n", d.runs(), d.runs() == 1 ? "" : "s", d.steps(),
             pm(d.mean(), d.meanStandardError()), pm(d.moment(2), d.momentStandardError(2)),
             d.runs(), d.runs() == 1 ? "" : "s",
             th.exact() ? num(th.estimate() / dim) + " exact"
-                : pm(th.estimate() / dim, th.standardError() / dim), png);
+                : pm(th.estimate() / dim, th.standardError() / dim),
+            png == null ? "" : ", plot written to " + png);
+        Map<String, Object> dj = new LinkedHashMap<>();
+        dj.put("runs", d.runs());
+        dj.put("steps", d.steps());
+        dj.put("mean", d.mean());
+        dj.put("mean_standard_error", JsonResult.number(d.meanStandardError()));
+        dj.put("second_moment", d.moment(2));
+        dj.put("second_moment_standard_error", JsonResult.number(d.momentStandardError(2)));
+        dj.put("plot", png == null ? null : png.toString());
+        j.put("density", dj);
 
         if (comparePower) {
           products += comparePower(o, data, kk);
         }
         o.printf(Locale.ROOT, "%d curvature products in %.2f s%n", products,
             (System.nanoTime() - t0) / 1e9);
+        j.put("products", products);
       }
+    }
+    if (json != null) {
+      JsonResult.write(j, json);
     }
     return 0;
   }
@@ -360,16 +447,6 @@ final class AnalyzeCommand implements Callable<Integer> {
   private static void check(boolean ok, String message) {
     if (!ok) {
       throw new IllegalArgumentException(message);
-    }
-  }
-
-  private static CaseFile readCase(Path p) {
-    try {
-      return CaseJson.readCase(p);
-    } catch (IOException e) {
-      throw new IllegalArgumentException(p + ": cannot read: " + e.getMessage(), e);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(p + ": " + e.getMessage(), e);
     }
   }
 

@@ -1,9 +1,9 @@
 package io.github.sgdph.cli;
 
-import io.github.sgdph.cases.BundledCases;
 import io.github.sgdph.cases.CaseFile;
 import io.github.sgdph.cases.CaseJson;
 import io.github.sgdph.cases.CaseReplay;
+import io.github.sgdph.cases.Float32Tolerance;
 import io.github.sgdph.cases.ProbeResult;
 import io.github.sgdph.cases.Trajectory;
 import io.github.sgdph.cases.TrajectoryComparison;
@@ -15,13 +15,16 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** {@code sgdph replay}: replays case files on a backend and writes trajectories. */
 @Command(
@@ -29,44 +32,47 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     description = {
       "Replays case files (sgdph-case/1) on a backend, prints the loss of every step and, when a"
-          + " case has an expected trajectory, the largest relative deviation from it.",
-      "Exit code 1 when a deviation exceeds the tolerance, 2 for an invalid case."
+          + " case has an expected trajectory (or --expected gives one), the largest relative"
+          + " deviation from it.",
+      "Exit code 1 when a deviation exceeds the tolerance, 2 for bad usage or input."
     })
 final class ReplayCommand implements Callable<Integer> {
 
-  @Parameters(paramLabel = "CASE.json", arity = "0..*", description = "Case files to replay.")
-  List<Path> cases = new ArrayList<>();
+  /** The format tag of {@code --json}'s result. */
+  static final String FORMAT = "sgdph-replay-result/1";
 
-  @Option(names = "--bundled", description = "Replay every bundled example case.")
-  boolean bundled;
+  @Mixin CaseOptions cases;
 
-  @Option(
-      names = "--backend",
-      defaultValue = "reference",
-      description = "Backend to run on (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--backend", defaultValue = "reference", paramLabel = "NAME",
+      description = "Backend to run on: reference, djl, tensorflow or dl4j"
+          + " (default: ${DEFAULT-VALUE}).")
   String backend;
 
-  @Option(
-      names = "--dtype",
+  @Option(names = "--dtype", paramLabel = "D",
       description = "Precision to run in (float32|float64); default: the case's own.")
   String dtype;
 
-  @Option(
-      names = "--out",
-      paramLabel = "PATH",
-      description =
-          "Write the trajectory here (a file for one case; a directory for several, one"
-              + " <case>.trajectory.json each).")
+  @Option(names = "--out", paramLabel = "PATH",
+      description = "Write the trajectory here (a file for one case; a directory for several,"
+          + " one <case>.trajectory.json each).")
   Path out;
 
-  @Option(
-      names = "--tolerance",
-      description =
-          "Largest accepted relative deviation from an expected trajectory (default 1e-9 in"
-              + " float64, 1e-4 in float32).")
+  @Option(names = "--expected", paramLabel = "TRAJ.json",
+      description = "Compare with this trajectory file (sgdph-trajectory/1, e.g. written by"
+          + " --out) instead of the case's own expected member; one case only.")
+  Path expected;
+
+  @Option(names = "--tolerance", paramLabel = "X",
+      description = "Largest accepted relative deviation from the expectation; default 1e-9 per"
+          + " float64 side and the case's derived tolerance per float32 side (printed).")
   Double tolerance;
 
-  @Option(names = "--quiet", description = "Print one summary line per case, not every step.")
+  @Option(names = "--json", paramLabel = "FILE",
+      description = "Also write the result as JSON (" + FORMAT + ", docs/CLI.md).")
+  Path json;
+
+  @Option(names = {"-q", "--quiet"}, description = "Print one summary line per case, not every"
+      + " step.")
   boolean quiet;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -74,69 +80,145 @@ final class ReplayCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     PrintWriter o = spec.commandLine().getOut();
-    List<Named> todo = new ArrayList<>();
-    if (bundled) {
-      for (String n : BundledCases.names()) {
-        todo.add(new Named(n, () -> BundledCases.load(n)));
+    if (tolerance != null && !(tolerance >= 0)) {
+      throw new IllegalArgumentException("--tolerance: must be >= 0 but was " + tolerance);
+    }
+    DType forced = dtype == null ? null : Backends.dtype("--dtype", dtype);
+    List<CaseOptions.Named> todo = cases.load("replay");
+    Trajectory given = null;
+    if (expected != null) {
+      if (todo.size() != 1) {
+        throw new IllegalArgumentException("--expected: compares one case, but " + todo.size()
+            + " were given");
+      }
+      given = readTrajectory(expected);
+      try {
+        CaseJson.checkExpectation(todo.get(0).caseFile(), given);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(expected + ": does not fit "
+            + todo.get(0).name() + ": " + e.getMessage(), e);
       }
     }
-    for (Path p : cases) {
-      todo.add(new Named(p.getFileName().toString(), () -> readCase(p)));
-    }
-    if (todo.isEmpty()) {
-      throw new IllegalArgumentException("replay: give case files or --bundled");
+    SpecBackend b = Backends.open("--backend", backend);
+    for (CaseOptions.Named n : todo) {
+      Backends.requireDtype("--dtype", b, forced == null ? n.caseFile().dtype() : forced);
     }
     if (out != null && todo.size() > 1) {
       Files.createDirectories(out);
     }
-    SpecBackend b = SpecBackend.find(backend);
+    CaseTolerances tolerances = new CaseTolerances();
+    List<Object> results = new ArrayList<>();
     int failures = 0;
-    for (Named n : todo) {
-      CaseFile c = n.loader.load();
-      DType dt = dtype == null ? c.dtype() : DType.parse(dtype);
-      o.printf(Locale.ROOT, "%n== %s — %s, %d step%s, %s %s%n", n.name, c.optimizer().name(),
+    for (CaseOptions.Named n : todo) {
+      CaseFile c = n.caseFile();
+      DType dt = forced == null ? c.dtype() : forced;
+      o.printf(Locale.ROOT, "%n== %s — %s, %d step%s, %s %s%n", n.name(), c.optimizer().name(),
           c.steps(), c.steps() == 1 ? "" : "s", b.name(), dt.jsonName());
       if (!quiet && c.steps() > 0) {
         o.println(" step          loss   step size     damping   CG  CG stop");
       }
-      Trajectory t =
-          CaseReplay.replay(c, b, dt, quiet ? null : r -> o.println(row(r)));
+      Trajectory t = CaseReplay.replay(c, b, dt, quiet ? null : r -> o.println(row(r)));
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("case", n.name());
+      r.put("optimizer", c.optimizer().name());
+      r.put("steps", c.steps());
+      r.put("dtype", dt.jsonName());
+      r.put("loss", t.loss());
       if (t.probe() != null) {
         ProbeResult p = t.probe();
         o.printf(Locale.ROOT, "probe: loss %.10g  |grad| %.6g  |Hv| %.6g  |Gv| %.6g%n",
             p.loss(), norm(p.gradient()), norm(p.hvp()), norm(p.ggnvp()));
+        Map<String, Object> pj = new LinkedHashMap<>();
+        pj.put("loss", p.loss());
+        pj.put("gradient_norm", norm(p.gradient()));
+        pj.put("hvp_norm", norm(p.hvp()));
+        pj.put("ggnvp_norm", norm(p.ggnvp()));
+        r.put("probe", pj);
+      } else {
+        r.put("probe", null);
       }
       if (quiet && t.loss().length > 0) {
         o.printf(Locale.ROOT, "loss %.10g -> %.10g%n", t.loss()[0], t.loss()[t.loss().length - 1]);
       }
-      if (c.expected() != null) {
-        double tol = tolerance != null ? tolerance : (dt == DType.FLOAT64 ? 1e-9 : 1e-4);
-        TrajectoryComparison cmp = TrajectoryComparison.compare(t, c.expected());
+      Trajectory e = given != null ? given : c.expected();
+      if (e != null) {
+        DType et = e.dtype() != null ? e.dtype() : c.dtype();
+        double tol;
+        String how;
+        Double sensitivity = null;
+        if (tolerance != null) {
+          tol = tolerance;
+          how = "--tolerance";
+        } else if (dt == DType.FLOAT64 && et == DType.FLOAT64) {
+          tol = tolerances.pair(n.name(), c, dt, et);
+          how = "float64";
+        } else {
+          Float32Tolerance f = tolerances.float32(n.name(), c);
+          tol = f.forPair(dt, et, CaseTolerances.FLOAT64);
+          sensitivity = f.sensitivity();
+          how = String.format(Locale.ROOT, "derived: %.0f × float32 sensitivity %.2g",
+              Float32Tolerance.FACTOR, f.sensitivity());
+        }
+        TrajectoryComparison cmp = TrajectoryComparison.compare(t, e);
         TrajectoryComparison.Deviation w = cmp.worst();
         boolean ok = cmp.within(tol);
-        o.printf(Locale.ROOT, "expected: largest relative deviation %.3g in %s (tolerance %.1g) %s%n",
-            w.relative(), w.field(), tol, ok ? "OK" : "FAILED");
+        OptionalInt first = cmp.firstStepAbove(tol);
+        o.printf(Locale.ROOT, "expected%s: largest relative deviation %.3g in %s (tolerance %.2g,"
+                + " %s) %s%n", given != null ? " (" + expected + ")" : "", w.relative(),
+            w.field(), tol, how,
+            ok ? "OK" : "FAILED from step " + first.getAsInt());
         if (!ok) {
           failures++;
         }
+        Map<String, Object> ej = new LinkedHashMap<>();
+        ej.put("source", given != null ? expected.toString() : "case");
+        ej.put("deviation", JsonResult.number(w.relative()));
+        ej.put("field", w.field());
+        ej.put("tolerance", tol);
+        ej.put("tolerance_source", tolerance != null ? "option"
+            : sensitivity == null ? "float64" : "derived");
+        ej.put("float32_sensitivity", sensitivity);
+        ej.put("first_step_above", first.isPresent() ? first.getAsInt() : null);
+        ej.put("ok", ok);
+        r.put("expected", ej);
+      } else {
+        r.put("expected", null);
       }
+      Path target = null;
       if (out != null) {
-        Path target =
-            todo.size() > 1
-                ? out.resolve(n.name.replaceFirst("\\.json$", "") + ".trajectory.json")
-                : out;
+        target = todo.size() > 1
+            ? out.resolve(n.name().replaceFirst("\\.json$", "") + ".trajectory.json")
+            : out;
+        Path dir = target.toAbsolutePath().getParent();
+        if (dir != null) {
+          Files.createDirectories(dir);
+        }
         CaseJson.writeTrajectory(t, target);
         o.println("trajectory written to " + target);
       }
+      r.put("trajectory", target == null ? null : target.toString());
+      results.add(r);
     }
     o.printf(Locale.ROOT, "%n%d case%s replayed on %s, %d deviation%s above tolerance%n",
         todo.size(), todo.size() == 1 ? "" : "s", b.name(), failures, failures == 1 ? "" : "s");
-    return failures == 0 ? 0 : Main.EXIT_DEVIATION;
+    if (json != null) {
+      Map<String, Object> root = new LinkedHashMap<>();
+      root.put("format", FORMAT);
+      root.put("backend", b.name());
+      root.put("cases", results);
+      root.put("deviations_above_tolerance", failures);
+      root.put("exit_code", failures == 0 ? Main.EXIT_OK : Main.EXIT_DEVIATION);
+      JsonResult.write(root, json);
+    }
+    return failures == 0 ? Main.EXIT_OK : Main.EXIT_DEVIATION;
   }
 
-  private static CaseFile readCase(Path p) {
+  private static Trajectory readTrajectory(Path p) {
+    if (!Files.exists(p)) {
+      throw new IllegalArgumentException(p + ": no such file");
+    }
     try {
-      return CaseJson.readCase(p);
+      return CaseJson.readTrajectory(p);
     } catch (IOException e) {
       throw new IllegalArgumentException(p + ": cannot read: " + e.getMessage(), e);
     } catch (IllegalArgumentException e) {
@@ -154,18 +236,11 @@ final class ReplayCommand implements Callable<Integer> {
     return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.4g", v);
   }
 
-  private static double norm(double[] v) {
+  static double norm(double[] v) {
     double s = 0;
     for (double x : v) {
       s += x * x;
     }
     return Math.sqrt(s);
-  }
-
-  private record Named(String name, Loader loader) {}
-
-  @FunctionalInterface
-  private interface Loader {
-    CaseFile load() throws IOException;
   }
 }

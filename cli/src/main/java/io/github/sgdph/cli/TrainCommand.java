@@ -164,11 +164,11 @@ final class TrainCommand implements Callable<Integer> {
     }
     ModelSpec ms = modelSpec();
     Optimizer opt = Optimizers.create(new OptimizerSpec(optimizer, hyperParameterMap()));
-    SpecBackend b = SpecBackend.find(backend);
-    DType dt = dtype != null ? DType.parse(dtype)
+    DType forced = dtype != null ? Backends.dtype("--dtype", dtype) : null;
+    SpecBackend b = Backends.open("--backend", backend);
+    DType dt = forced != null ? forced
         : b.supportedDTypes().contains(DType.FLOAT32) ? DType.FLOAT32 : DType.FLOAT64;
-    check(b.supportedDTypes().contains(dt),
-        "--dtype: " + backend + " has " + b.supportedDTypes() + ", not " + dt.jsonName());
+    Backends.requireDtype("--dtype", b, dt);
 
     Path dir = dataDir != null ? dataDir : FashionMnist.defaultDirectory();
     ArrayDataset train = FashionMnist.load(dir, FashionMnist.Split.TRAIN);

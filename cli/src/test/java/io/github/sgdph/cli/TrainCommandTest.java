@@ -127,4 +127,18 @@ class TrainCommandTest {
     assertEquals(Main.EXIT_USAGE, r.code());
     assertTrue(r.err().contains("apt-get install dataset-fashion-mnist"), r.err());
   }
+
+  /** Every adapter trains in float32 (each backend's default) through the same command. */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"djl", "tensorflow", "dl4j"})
+  void trainsOnEveryBackend(String backend) throws Exception {
+    Path out = dir.resolve(backend);
+    CliTest.Run r = CliTest.run("train", "--model", "mlp", "--optimizer", "sgdph", "--limit",
+        "256", "--test-limit", "256", "--batch", "64", "--backend", backend, "--out",
+        out.toString(), "-q");
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().startsWith("final: test loss"), r.out());
+    assertEquals(2, Files.readAllLines(out.resolve("metrics.csv")).size());
+    assertEquals(1, CheckpointFile.read(out.resolve(TrainCommand.CHECKPOINT)).epoch());
+  }
 }

@@ -1,8 +1,7 @@
 package io.github.sgdph.conformance;
 
 import io.github.sgdph.curvature.Capabilities;
-import io.github.sgdph.model.LayerSpec;
-import io.github.sgdph.model.LossKind;
+import io.github.sgdph.cases.Float32Tolerance;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.tensor.DType;
 
@@ -103,42 +102,13 @@ public record Tolerances(double reference, double finiteDifference, double fdSte
 
   /**
    * The number of terms of the longest sum in the forward pass, the backward pass or a product
-   * of a model on a batch: a dense layer's {@code in} (forward) and {@code out} (backward)
-   * and the batch (its weight gradient); a convolution's {@code in·kh·kw}, {@code out·kh·kw} and
-   * {@code batch·H_out·W_out}; a train-mode batch norm's {@code batch·H·W} (statistics); an
-   * average pool's window (a global one's {@code H·W}); an add's inputs; the loss's mean over {@code batch} (times the outputs for MSE and
-   * binary cross-entropy) and softmax's normalising sum over the outputs.
+   * of a model on a batch, {@link Float32Tolerance#longestReduction}.
    *
    * @param spec the model
    * @param batchSize the number of samples in the batch, &gt;= 1
    * @return the longest reduction, at least 1
    */
   public static long longestReduction(ModelSpec spec, int batchSize) {
-    long n = batchSize;
-    for (int i = 0; i < spec.layers().size(); i++) {
-      LayerSpec l = spec.layers().get(i);
-      int[] in = spec.shapeBefore(i);
-      int[] out = spec.outputShapeOf(i);
-      long spatialIn = in.length == 3 ? (long) in[1] * in[2] : 1;
-      long spatialOut = out.length == 3 ? (long) out[1] * out[2] : 1;
-      if (l instanceof LayerSpec.Dense d) {
-        n = Math.max(n, Math.max(d.in(), d.out()));
-      } else if (l instanceof LayerSpec.Conv2d c) {
-        long k = (long) c.kernelH() * c.kernelW();
-        n = Math.max(n, Math.max(c.in() * k, c.out() * k));
-        n = Math.max(n, batchSize * spatialOut);
-      } else if (l instanceof LayerSpec.BatchNorm b && b.mode() == LayerSpec.Mode.TRAIN) {
-        n = Math.max(n, batchSize * spatialIn);
-      } else if (l instanceof LayerSpec.Pool2d p && p.kind() == LayerSpec.PoolKind.AVG) {
-        n = Math.max(n, (long) p.kernelH() * p.kernelW());
-      } else if (l instanceof LayerSpec.GlobalAvgPool) {
-        n = Math.max(n, spatialIn);
-      } else if (l instanceof LayerSpec.Add) {
-        n = Math.max(n, spec.inputsOf(i).length);
-      }
-    }
-    int k = spec.outputShape()[0];
-    n = Math.max(n, spec.loss() == LossKind.SOFTMAX_CROSS_ENTROPY ? k : (long) batchSize * k);
-    return n;
+    return Float32Tolerance.longestReduction(spec, batchSize);
   }
 }

@@ -277,6 +277,11 @@ final class Comparison {
       rows.add(row);
     }
     sb.append(Report.table(header, rows)).append('\n');
+    if (rec) {
+      sb.append(String.format(Locale.ROOT, "For scale: predicting every test image as the"
+          + " training images' mean image gives a reconstruction error of %.2f.%n%n",
+          meanImageError(splits)));
+    }
     if (!tuning.isEmpty()) {
       sb.append("Final validation ").append(c.score().label)
           .append(" of the tuning runs (seed ").append(c.seeds().get(0)).append("):\n\n");
@@ -299,6 +304,32 @@ final class Comparison {
       sb.append(Report.table(th, tr)).append('\n');
     }
     return sb.toString();
+  }
+
+  /**
+   * The squared reconstruction error per test image of the constant prediction "the training
+   * targets' mean": the plateau a deep autoencoder starts on.
+   */
+  static double meanImageError(Splits splits) {
+    int n = splits.train().size();
+    double[] y = splits.train().range(0, n).yView();
+    int k = y.length / n;
+    double[] mean = new double[k];
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < k; j++) {
+        mean[j] += y[i * k + j] / n;
+      }
+    }
+    int m = splits.test().size();
+    double[] t = splits.test().range(0, m).yView();
+    double sum = 0;
+    for (int i = 0; i < m; i++) {
+      for (int j = 0; j < k; j++) {
+        double d = mean[j] - t[i * k + j];
+        sum += d * d;
+      }
+    }
+    return sum / m;
   }
 
   /** A figure of each run's final epoch (NaN for a run without one). */

@@ -77,8 +77,14 @@ public final class ExperimentCommand implements Callable<Integer> {
     Integer epochs;
 
     @Option(names = "--grid", split = ",", paramLabel = "LR,LR,...",
-        description = "The learning-rate grid of the tuned methods.")
+        description = "The learning-rate grid of the tuned methods (hessian-analysis: its"
+            + " first value is SGD's rate).")
     List<Double> grid;
+
+    @Option(names = "--lr-decay-at", paramLabel = "F",
+        description = "hessian-analysis: divide SGD's rate by 10 after this fraction of the"
+            + " epochs (default 0.5; 1: never).")
+    Double decayAt;
   }
 
   /**
@@ -199,7 +205,8 @@ public final class ExperimentCommand implements Callable<Integer> {
   HessianAnalysis.Config hessian() {
     return new HessianAnalysis.Config(backend("reference"), dtype(DType.FLOAT64),
         new int[] {100, 100}, size(1_000, 200), quick ? 200 : 10_000, 50,
-        overrides.grid != null ? overrides.grid.get(0) : 0.05, 0.9, epochs(150, 2), 0.99,
+        overrides.grid != null ? overrides.grid.get(0) : 0.05,
+        overrides.decayAt != null ? overrides.decayAt : 0.5, 0.9, epochs(200, 2), 0.99,
         quick ? List.of(0.0, 1.0) : List.of(0.0, 0.25, 0.5, 1.0), quick ? 1 : 5,
         quick ? 50 : 250, quick ? 2 : 5, quick ? 12 : 60, seeds);
   }

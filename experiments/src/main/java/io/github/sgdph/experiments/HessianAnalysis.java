@@ -23,6 +23,7 @@ import io.github.sgdph.train.Evaluation;
 import io.github.sgdph.train.Training;
 import io.github.sgdph.train.TrainingListener;
 import io.github.sgdph.train.TrainingReport;
+import io.github.sgdph.train.TrainingState;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -55,6 +56,8 @@ final class HessianAnalysis {
    * @param testSize test images
    * @param batchSize SGD's mini-batch
    * @param lr SGD's learning rate
+   * @param decayAt the fraction of {@code maxEpochs} after which the learning rate is divided
+   *     by 10 (a run that has not fitted its training set by then continues at {@code lr / 10})
    * @param momentum SGD's momentum
    * @param maxEpochs the most epochs of a run
    * @param targetAccuracy a run stops once its training accuracy (evaluation mode) reaches this
@@ -66,7 +69,7 @@ final class HessianAnalysis {
    * @param seeds the seeds (initial parameters, data order, which labels are random)
    */
   record Config(String backend, DType dtype, int[] hidden, int trainSize, int testSize,
-      int batchSize, double lr, double momentum, int maxEpochs, double targetAccuracy,
+      int batchSize, double lr, double decayAt, double momentum, int maxEpochs, double targetAccuracy,
       List<Double> fractions, int analysisEvery, int analysisBatch, int k, int lanczosSteps,
       List<Long> seeds) {}
 
@@ -113,6 +116,10 @@ final class HessianAnalysis {
    */
   static String run(Config c, Path dataDir, Path out, PrintWriter log) throws IOException {
     long start = System.nanoTime();
+    if (!(c.decayAt() > 0 && c.decayAt() <= 1)) {
+      throw new IllegalArgumentException(
+          "--lr-decay-at: must be in (0, 1] but was " + c.decayAt());
+    }
     ModelSpec spec = spec(c.hidden());
     Splits splits = Splits.load(dataDir, spec, c.trainSize(), 1, c.testSize());
     SpecBackend backend = SpecBackend.find(c.backend());
@@ -164,16 +171,30 @@ final class HessianAnalysis {
           }
         }
       };
-      Training t = Training.builder().model(m)
-          .optimizer(Optimizers.create(new OptimizerSpec("sgd",
-              Map.of("lr", c.lr(), "momentum", c.momentum()))))
-          .trainingData(train).epochs(c.maxEpochs()).batchSize(c.batchSize()).seed(seed)
-          .listener(l).build();
+      // A step decay: lr for the first decayEpoch epochs, then lr / 10 from the state at that
+      // epoch's end (momentum buffer kept), as a resumed run with another learning rate.
+      TrainingState[] last = {null};
+      int decayEpoch = decayEpoch(c);
       try {
-        TrainingReport r = t.run();
-        if (!r.completed()) {
-          throw new IllegalStateException("random labels " + fraction + ", seed " + seed
-              + ": training stopped: " + r.stopReason());
+        for (int phase = 0; phase < 2; phase++) {
+          double lr = phase == 0 ? c.lr() : c.lr() / 10;
+          Training.Builder tb = Training.builder().model(m)
+              .optimizer(Optimizers.create(new OptimizerSpec("sgd",
+                  Map.of("lr", lr, "momentum", c.momentum()))))
+              .trainingData(train).epochs(phase == 0 ? decayEpoch : c.maxEpochs())
+              .batchSize(c.batchSize()).seed(seed).listener(l)
+              .checkpoints(st -> last[0] = st, 0);
+          if (phase == 1) {
+            if (decayEpoch >= c.maxEpochs()) {
+              break;
+            }
+            tb.resume(last[0]);
+          }
+          TrainingReport r = tb.build().run();
+          if (!r.completed()) {
+            throw new IllegalStateException("random labels " + fraction + ", seed " + seed
+                + ": training stopped: " + r.stopReason());
+          }
         }
       } catch (Fitted done) {
         // the training set is fitted: the run ends here
@@ -198,6 +219,10 @@ final class HessianAnalysis {
       return new End(fraction, seed, epochs[0], fitted[0], tr.loss(), tr.accuracy(),
           te.accuracy(), s.topEigenvalue(), s.scaleInvariant(), points);
     }
+  }
+
+  private static int decayEpoch(Config c) {
+    return Math.max(1, (int) Math.round(c.maxEpochs() * c.decayAt()));
   }
 
   private static Point analyse(Config c, SpecModel m, Lanczos lanczos, ArrayBatch analysis,
@@ -286,12 +311,15 @@ final class HessianAnalysis {
     sb.append("### Hessian-based analysis of SGD: sharpness vs random labels\n\n");
     sb.append(String.format(Locale.ROOT, "MLP 784-%s-10 (ReLU, no batch norm, %d parameters),"
             + " backend %s (%s); %d training images (a fraction relabelled at random), %d test"
-            + " images; SGD lr %s momentum %s, batch %d, until the training accuracy reaches"
-            + " %.2f or %d epochs; analysis batch %d, top-%d eigenspaces, Lanczos ≤ %d steps;"
+            + " images; SGD lr %s (%s) momentum %s, batch %d, until the"
+            + " training accuracy reaches %.2f or %d epochs; analysis batch %d, top-%d eigenspaces, Lanczos ≤ %d steps;"
             + " seeds %s. Took %.1f minutes.%n%n",
         String.join("-", java.util.Arrays.stream(c.hidden()).mapToObj(Integer::toString)
             .toList()), spec.layout().dimension(), c.backend(), c.dtype().jsonName(),
-        c.trainSize(), c.testSize(), c.lr(), c.momentum(), c.batchSize(), c.targetAccuracy(),
+        c.trainSize(), c.testSize(), c.lr(),
+        decayEpoch(c) >= c.maxEpochs() ? "constant" : "÷10 after epoch " + decayEpoch(c),
+        c.momentum(), c.batchSize(),
+        c.targetAccuracy(),
         c.maxEpochs(), c.analysisBatch(), c.k(), c.lanczosSteps(), c.seeds(), minutes));
     List<List<String>> rows = new ArrayList<>();
     for (double f : c.fractions()) {

@@ -95,7 +95,9 @@ final class Report {
     x.setAutoRangeIncludesZero(false);
     CombinedDomainXYPlot plot = new CombinedDomainXYPlot(x);
     plot.setGap(12);
+    XYPlot first = null;
     for (Panel p : panels) {
+      boolean log = p.logY() && spansDecade(p.bands());
       YIntervalSeriesCollection data = new YIntervalSeriesCollection();
       DeviationRenderer r = new DeviationRenderer(true, true);
       r.setAlpha(0.2f);
@@ -105,8 +107,8 @@ final class Report {
         for (int k = 0; k < b.x().length; k++) {
           double m = b.mean()[k];
           double d = Double.isFinite(b.std()[k]) ? b.std()[k] : 0;
-          if (Double.isFinite(m) && (!p.logY() || m > 0)) {
-            double lo = p.logY() ? Math.max(m - d, m * 1e-3) : m - d;
+          if (Double.isFinite(m) && (!log || m > 0)) {
+            double lo = log ? Math.max(m - d, m * 1e-3) : m - d;
             s.add(b.x()[k], m, lo, m + d);
           }
         }
@@ -118,9 +120,10 @@ final class Report {
         i++;
       }
       ValueAxis y;
-      if (p.logY()) {
-        LogAxis la = new LogAxis(p.yLabel());
+      if (log) {
+        LogAxis la = new LogAxis(p.yLabel() + " (log scale)");
         la.setSmallestValue(1e-8);
+        la.setNumberFormatOverride(new java.text.DecimalFormat("0.###E0"));
         y = la;
       } else {
         NumberAxis na = new NumberAxis(p.yLabel());
@@ -132,12 +135,40 @@ final class Report {
       sub.setDomainGridlinePaint(Color.LIGHT_GRAY);
       sub.setRangeGridlinePaint(Color.LIGHT_GRAY);
       plot.add(sub, 1);
+      if (first == null) {
+        first = sub;
+      }
+    }
+    if (first != null && sameCurves(panels)) {
+      plot.setFixedLegendItems(first.getLegendItems()); // one entry per curve, not per panel
     }
     JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
     chart.setBackgroundPaint(Color.WHITE);
     Files.createDirectories(file.toAbsolutePath().getParent());
     AtomicFiles.write(file,
         out -> ChartUtils.writeChartAsPNG(out, chart, 900, 300 + 250 * panels.size()));
+  }
+
+  /** Whether every panel draws the same named curves (then one legend entry each suffices). */
+  private static boolean sameCurves(List<Panel> panels) {
+    List<String> names = panels.get(0).bands().stream().map(Band::name).toList();
+    return panels.stream().allMatch(p -> p.bands().stream().map(Band::name).toList()
+        .equals(names));
+  }
+
+  /** Whether the bands' means span more than a decade (else a log axis only blurs them). */
+  private static boolean spansDecade(List<Band> bands) {
+    double lo = Double.POSITIVE_INFINITY;
+    double hi = 0;
+    for (Band b : bands) {
+      for (double m : b.mean()) {
+        if (Double.isFinite(m) && m > 0) {
+          lo = Math.min(lo, m);
+          hi = Math.max(hi, m);
+        }
+      }
+    }
+    return hi > 10 * lo;
   }
 
   /**

@@ -104,6 +104,16 @@ class QuickExperimentsTest {
   }
 
   @Test
+  void meanImageErrorIsTheSquaredDistanceToTheTrainingMean() {
+    // training targets (0, 0) and (2, 2): mean (1, 1); test targets (1, 3) and (1, 1): 4 and 0
+    ArrayDataset train = new ArrayDataset("t", new double[] {0, 0, 2, 2}, new int[] {2},
+        new double[] {0, 0, 2, 2}, new int[] {2});
+    ArrayDataset test = new ArrayDataset("s", new double[] {1, 3, 1, 1}, new int[] {2},
+        new double[] {1, 3, 1, 1}, new int[] {2});
+    assertEquals(2.0, Comparison.meanImageError(new Splits(train, test, test)), 1e-15);
+  }
+
+  @Test
   void unknownExperimentIsAUsageError() {
     StringWriter err = new StringWriter();
     int code = ExperimentCommand.execute(new PrintWriter(new StringWriter()),

@@ -79,8 +79,10 @@ import java.util.regex.Pattern;
  * {@link Double}s (also integer literals), arrays become {@link List}s, booleans and strings
  * stay as they are; {@code null} and objects are rejected.
  *
- * <p>A case's optional {@code expected} member has the fields of a trajectory except
- * {@code format}: {@code backend} and {@code dtype} are optional (null when absent);
+ * <p>A case's optional {@code expected} member has the fields of a trajectory, so that a
+ * trajectory file written by {@code sgdph replay --out} can be pasted in unedited: its
+ * {@code format} is optional and, when present, must be {@value Trajectory#FORMAT};
+ * {@code backend} and {@code dtype} are optional (null when absent);
  * {@code loss} is required when {@code steps > 0} (empty when absent) and must have one value
  * per step; {@code parameters} is optional (an empty list when absent) and, when not empty,
  * must be exactly the model's entries; {@code probe} is optional, needs the case's
@@ -115,7 +117,7 @@ public final class CaseJson {
   private static final List<String> TRAJECTORY_FIELDS =
       List.of("format", "backend", "dtype", "loss", "parameters", "probe");
   private static final List<String> EXPECTED_FIELDS =
-      List.of("backend", "dtype", "loss", "parameters", "probe");
+      List.of("format", "backend", "dtype", "loss", "parameters", "probe");
   private static final List<String> MODEL_FIELDS = List.of("input_shape", "layers", "loss");
   private static final List<String> GRAPH_MODEL_FIELDS =
       List.of("input_shape", "layers", "nodes", "loss");
@@ -678,6 +680,13 @@ public final class CaseJson {
   }
 
   private static Trajectory expected(Members ex, int steps) {
+    if (ex.has("format")) {
+      String f = ex.string("format");
+      if (!f.equals(Trajectory.FORMAT)) {
+        throw CaseFormatException.at(ex.pathOf("format"),
+            "expected \"" + Trajectory.FORMAT + "\" (or no format) but was \"" + f + "\"");
+      }
+    }
     String backend = ex.string("backend", null);
     DType dtype = ex.has("dtype") ? dtype(ex.string("dtype"), ex.pathOf("dtype")) : null;
     double[] loss;
@@ -721,6 +730,20 @@ public final class CaseJson {
           Members.child(path, "ggnvp"),
           "has " + r.ggnvp().length + " values but gradient has " + n);
     }
+  }
+
+  /**
+   * Checks that a trajectory can serve as the expectation of a case, as a case's
+   * {@code expected} member is checked when read: one loss per step, the model's parameter
+   * entries (or none), and probe results only if the case has a probe vector, one value per
+   * trainable entry each.
+   *
+   * @param c the case
+   * @param expected the trajectory, e.g. read by {@link #readTrajectory(Path)}
+   * @throws CaseFormatException naming the field ({@code expected.loss: ...}) if it does not fit
+   */
+  public static void checkExpectation(CaseFile c, Trajectory expected) {
+    checkExpected(c, expected, "expected");
   }
 
   /** Checks a case's expected trajectory against the case (used when reading and writing). */

@@ -26,9 +26,15 @@ public final class TrajectoryComparison {
   public record Deviation(String field, double relative) {}
 
   private final List<Deviation> deviations;
+  /** Per step t: the loss's deviation |a_t − e_t| / max_i |e_i| (+∞ for a mismatch). */
+  private final double[] lossByStep;
+  /** The point of the final parameters: the number of steps. */
+  private final int steps;
 
-  private TrajectoryComparison(List<Deviation> deviations) {
+  private TrajectoryComparison(List<Deviation> deviations, double[] lossByStep, int steps) {
     this.deviations = Collections.unmodifiableList(deviations);
+    this.lossByStep = lossByStep;
+    this.steps = steps;
   }
 
   /**
@@ -67,7 +73,58 @@ public final class TrajectoryComparison {
         d.add(new Deviation("probe.ggnvp", relative(a.ggnvp(), e.ggnvp())));
       }
     }
-    return new TrajectoryComparison(d);
+    return new TrajectoryComparison(d, lossByStep(actual.loss(), expected.loss()),
+        expected.loss().length);
+  }
+
+  private static double[] lossByStep(double[] a, double[] e) {
+    double[] r = new double[e.length];
+    if (a.length != e.length) {
+      java.util.Arrays.fill(r, Double.POSITIVE_INFINITY);
+      return r;
+    }
+    double den = 0;
+    for (double x : e) {
+      den = Math.max(den, Math.abs(x));
+    }
+    for (int t = 0; t < e.length; t++) {
+      double diff = Math.abs(a[t] - e[t]);
+      r[t] = Double.isNaN(diff) ? Double.POSITIVE_INFINITY : den == 0 ? diff : diff / den;
+    }
+    return r;
+  }
+
+  /**
+   * The first point of the trajectory at which it deviates by more than {@code tolerance},
+   * counted in optimizer steps made before it: 0 for the probe (at the initial parameters) and
+   * the loss of step 0, {@code t} for the loss of step {@code t}, the number of steps for the
+   * final parameters. The loss of step {@code t} counts as deviating when {@code |a_t − e_t| /
+   * max_i |e_i| > tolerance}, the share of step {@code t} in the field's normwise deviation, so
+   * that this is empty exactly when {@link #within(double)} holds.
+   *
+   * @param tolerance the largest acceptable normwise relative error
+   * @return the first step beyond the tolerance, or empty if every field is within it
+   */
+  public java.util.OptionalInt firstStepAbove(double tolerance) {
+    if (within(tolerance)) {
+      return java.util.OptionalInt.empty();
+    }
+    for (Deviation d : deviations) {
+      if (d.field().startsWith("probe") && !(d.relative() <= tolerance)) {
+        return java.util.OptionalInt.of(0);
+      }
+    }
+    for (int t = 0; t < lossByStep.length; t++) {
+      if (!(lossByStep[t] <= tolerance)) {
+        return java.util.OptionalInt.of(t);
+      }
+    }
+    for (Deviation d : deviations) {
+      if (d.field().equals("loss") && !(d.relative() <= tolerance)) {
+        return java.util.OptionalInt.of(0); // a loss of another length
+      }
+    }
+    return java.util.OptionalInt.of(steps);
   }
 
   /**
@@ -128,7 +185,12 @@ public final class TrajectoryComparison {
    * @return {@code true} if the worst deviation is at most {@code tolerance}
    */
   public boolean within(double tolerance) {
-    return worst().relative() <= tolerance;
+    for (Deviation d : deviations) {
+      if (!(d.relative() <= tolerance)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

@@ -56,6 +56,21 @@ public interface SpecBackend {
   SpecModel build(ModelSpec spec, List<NamedArray> parameters, DType dtype);
 
   /**
+   * What this backend runs on: framework and native library versions, devices, layers and
+   * losses. May load the native library; a library that does not load throws here (an
+   * {@link Error} such as {@link UnsatisfiedLinkError}, or a {@link RuntimeException}), which
+   * is how a caller finds out whether the backend is usable on this machine.
+   *
+   * <p>The default describes an unknown framework with every layer and loss on the CPU.
+   *
+   * @return the description
+   */
+  default BackendDescription describe() {
+    return new BackendDescription(getClass().getName(), "unknown", List.of("cpu"), "cpu",
+        BackendDescription.ALL_LAYERS, BackendDescription.ALL_LOSSES);
+  }
+
+  /**
    * The backend registered under {@code name}.
    *
    * @param name a backend's {@link #name()}, e.g. {@code reference}

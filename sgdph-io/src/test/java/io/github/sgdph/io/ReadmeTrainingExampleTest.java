@@ -55,6 +55,22 @@ class ReadmeTrainingExampleTest {
   }
 
   @Test
+  void theReadmeQuotesTheExampleVerbatim() throws java.io.IOException {
+    Path source = Path.of("src/test/java/io/github/sgdph/io/ReadmeTrainingExampleTest.java");
+    java.util.List<String> src = Files.readAllLines(source);
+    int begin = src.indexOf("  private static void readmeExample() {");
+    int end = src.subList(begin, src.size()).indexOf("  }") + begin;
+    StringBuilder block = new StringBuilder("```java\n");
+    for (String line : src.subList(begin + 1, end)) {
+      block.append(line.startsWith("    ") ? line.substring(4) : line).append('\n');
+    }
+    block.append("```");
+    String readme = Files.readString(Path.of("../README.md"));
+    assertTrue(readme.contains(block),
+        "README.md's training example differs from " + source + "; quote it as:\n" + block);
+  }
+
+  @Test
   void theExampleTrainsOnTheReferenceBackend() {
     Path d = FashionMnist.defaultDirectory();
     Assumptions.assumeTrue(Files.isRegularFile(d.resolve("t10k-images-idx3-ubyte.gz")),

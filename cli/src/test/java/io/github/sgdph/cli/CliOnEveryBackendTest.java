@@ -1,0 +1,182 @@
+package io.github.sgdph.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.sgdph.cases.BundledCases;
+import io.github.sgdph.cases.CaseJson;
+import io.github.sgdph.cases.Trajectory;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every command on every backend and dtype, on the small bundled cases: replay with --out,
+ * --expected and --json, the trajectory pasted into a case as its expectation, analyze
+ * (writing files only when asked), compare (with --analysis) and backends.
+ */
+class CliOnEveryBackendTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String CASE = "mlp-tanh-sgn.json";
+
+  @TempDir Path dir;
+
+  static Stream<Arguments> runs() {
+    return Stream.of(Arguments.of("reference", "float64"), Arguments.of("djl", "float64"),
+        Arguments.of("djl", "float32"), Arguments.of("tensorflow", "float64"),
+        Arguments.of("tensorflow", "float32"), Arguments.of("dl4j", "float64"),
+        Arguments.of("dl4j", "float32"));
+  }
+
+  private static JsonNode json(Path p) throws IOException {
+    return JSON.readTree(p.toFile());
+  }
+
+  @ParameterizedTest(name = "{0} {1}")
+  @MethodSource("runs")
+  void replayedTrajectoriesRoundTripAsExpectations(String backend, String dtype)
+      throws Exception {
+    Path t = dir.resolve("t.json");
+    Path result = dir.resolve("r.json");
+    CliTest.Run r = CliTest.run("replay", "--bundled=" + CASE, "--backend", backend, "--dtype",
+        dtype, "--out", t.toString(), "--json", result.toString(), "-q");
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertEquals("", r.err());
+    // the case's float64 expectation: float32 within the case's derived tolerance, printed
+    assertTrue(r.out().contains(dtype.equals("float32") ? "derived: 4 × float32 sensitivity"
+        : "float64) OK"), r.out());
+    JsonNode j = json(result);
+    assertEquals(ReplayCommand.FORMAT, j.get("format").asText());
+    assertEquals(backend, j.get("backend").asText());
+    JsonNode c = j.get("cases").get(0);
+    assertEquals(CASE, c.get("case").asText());
+    assertEquals(6, c.get("loss").size());
+    assertTrue(c.get("expected").get("ok").asBoolean());
+    assertEquals(dtype.equals("float32") ? "derived" : "float64",
+        c.get("expected").get("tolerance_source").asText());
+    assertTrue(c.get("expected").get("first_step_above").isNull());
+    assertEquals(0, j.get("exit_code").asInt());
+
+    // --expected: the trajectory file against a replay on the same backend
+    r = CliTest.run("replay", "--bundled=" + CASE, "--backend", backend, "--dtype", dtype,
+        "--expected", t.toString(), "-q");
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("expected (" + t + "): largest relative deviation"), r.out());
+
+    // the trajectory file pasted unedited into the case as its expected member
+    String caseJson = CaseJson.toJson(BundledCases.load(CASE).withExpected(null));
+    String traj = Files.readString(t, StandardCharsets.UTF_8);
+    Path withTraj = dir.resolve("with-trajectory.json");
+    Files.writeString(withTraj, caseJson.substring(0, caseJson.lastIndexOf('}')).stripTrailing()
+        + ",\n\"expected\": " + traj + "}\n", StandardCharsets.UTF_8);
+    r = CliTest.run("replay", withTraj.toString(), "--backend", backend, "--dtype", dtype, "-q");
+    assertEquals(0, r.code(), r.out() + r.err());
+    Trajectory back = CaseJson.readCase(withTraj).expected();
+    assertEquals(CaseJson.readTrajectory(t), back);
+  }
+
+  @ParameterizedTest(name = "{0} {1}")
+  @MethodSource("runs")
+  void analyzeWritesFilesOnlyWhenAsked(String backend, String dtype) throws Exception {
+    Path cwdPlot = Path.of("linear-mse-probe-density.png");
+    Files.deleteIfExists(cwdPlot);
+    Path result = dir.resolve("a.json");
+    CliTest.Run r = CliTest.run("analyze", "--bundled=linear-mse-probe.json", "--backend",
+        backend, "--dtype", dtype, "-k", "2", "--trace-samples", "4", "--density-steps", "8",
+        "--density-runs", "2", "--json", result.toString());
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertFalse(Files.exists(cwdPlot), "no plot unless asked");
+    assertFalse(r.out().contains("plot written"), r.out());
+    JsonNode j = json(result);
+    assertEquals(AnalyzeCommand.FORMAT, j.get("format").asText());
+    assertEquals(2, j.get("h_top").size());
+    assertEquals(dtype, j.get("dtype").asText());
+    assertTrue(j.get("density").get("plot").isNull());
+
+    r = CliTest.run("analyze", "--bundled=linear-mse-probe.json", "--backend", backend,
+        "--dtype", dtype, "-k", "2", "--trace-samples", "4", "--density-steps", "8",
+        "--density-runs", "2", "--out", dir.toString());
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(Files.size(dir.resolve("linear-mse-probe-density.png")) > 0);
+  }
+
+  @Test
+  void compareOnEveryBackendAndDtypeAgreesAndWritesItsResult() throws Exception {
+    Path result = dir.resolve("c.json");
+    CliTest.Run r = CliTest.run("compare", "--bundled=" + CASE, "--bundled",
+        "linear-mse-probe.json", "--json", result.toString(), "--out", dir.toString());
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertEquals("", r.err());
+    assertTrue(r.out().contains("all 42 pairs agree (2 cases × 7 runs)"), r.out());
+    assertTrue(r.out().contains("float32 tolerance"), r.out());
+    JsonNode j = json(result);
+    assertEquals(CompareCommand.FORMAT, j.get("format").asText());
+    assertEquals(7, j.get("runs").size());
+    assertEquals(0, j.get("disagreements").asInt());
+    JsonNode pairs = j.get("cases").get(0).get("pairs");
+    assertEquals(21, pairs.size());
+    for (JsonNode p : pairs) {
+      assertTrue(p.get("ok").asBoolean(), p.toString());
+      assertTrue(p.get("deviation").asDouble() <= p.get("tolerance").asDouble(), p.toString());
+    }
+    assertTrue(Files.isRegularFile(dir.resolve("mlp-tanh-sgn.dl4j-float32.trajectory.json")));
+  }
+
+  @Test
+  void compareWithAnalysisAndAnUnavailableBackend() throws Exception {
+    Path result = dir.resolve("c.json");
+    CliTest.Run r = CliTest.run("compare", "--bundled=mlp-tanh-sgd.json", "--backends",
+        "reference,djl,tensorflow,dl4j," + BrokenBackend.NAME, "--analysis", "--json",
+        result.toString());
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains(BrokenBackend.NAME + "      unavailable: native library does not"
+        + " load: " + BrokenBackend.WHY), r.out());
+    assertTrue(r.out().contains("analysis at the initial parameters"), r.out());
+    JsonNode j = json(result);
+    assertFalse(j.get("backends").get(BrokenBackend.NAME).get("available").asBoolean());
+    for (JsonNode p : j.get("cases").get(0).get("pairs")) {
+      assertTrue(p.get("analysis").get("ok").asBoolean(), p.toString());
+    }
+  }
+
+  @Test
+  void compareReportsADisagreementWithExitCodeOne() {
+    // a tolerance below float32's rounding: the float32 runs disagree with the float64 ones
+    CliTest.Run r = CliTest.run("compare", "--bundled=" + CASE, "--backends", "reference,djl",
+        "--tolerance", "1e-9");
+    assertEquals(Main.EXIT_DEVIATION, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains(" X"), r.out());
+    assertTrue(r.out().contains("2 of 3 pairs disagree"), r.out());
+  }
+
+  @Test
+  void backendsReportsEveryBackend() throws Exception {
+    Path result = dir.resolve("b.json");
+    CliTest.Run r = CliTest.run("backends", "--json", result.toString());
+    assertEquals(0, r.code(), r.out() + r.err());
+    for (String b : Backends.KNOWN) {
+      assertTrue(r.out().contains(b + ": available"), r.out());
+    }
+    assertTrue(r.out().contains(BrokenBackend.NAME + ": unavailable: native library does not"
+        + " load"), r.out());
+    assertTrue(r.out().contains("libtorch 2.7.1") && r.out().contains("TensorFlow 2.18.0")
+        && r.out().contains("ND4J"), r.out());
+    JsonNode j = json(result);
+    assertEquals(BackendsCommand.FORMAT, j.get("format").asText());
+    assertEquals(Backends.KNOWN.size() + 1, j.get("backends").size());
+    JsonNode djl = j.get("backends").get(1);
+    assertEquals("djl", djl.get("name").asText());
+    assertEquals("cpu", djl.get("devices").get(0).asText());
+    assertTrue(djl.get("optimizers").toString().contains("sgdph"));
+  }
+}

@@ -1,0 +1,81 @@
+package io.github.sgdph.model;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.Objects;
+import java.util.Properties;
+
+/**
+ * What a {@link SpecBackend} runs on, as {@code sgdph backends} reports it: the framework and
+ * its native library with their versions, the devices it found and the one its models use, and
+ * the layer types and losses of the neutral spec it builds. Optimizers are not listed here:
+ * every optimizer of the core runs on every backend (they see only the curvature SPI).
+ *
+ * @param framework the framework and its version, e.g. {@code DJL 0.35.1 (PyTorch engine)}
+ * @param nativeLibrary the native library and its version, or {@code none}
+ * @param devices every device found, e.g. {@code [cpu]} or {@code [cpu, gpu0]}
+ * @param device the device models are built on by default
+ * @param layers the spec layer types the backend builds, as in case files
+ * @param losses the losses, as in case files
+ */
+public record BackendDescription(
+    String framework,
+    String nativeLibrary,
+    List<String> devices,
+    String device,
+    List<String> layers,
+    List<String> losses) {
+
+  /** Every layer type of the neutral spec, as in case files. */
+  public static final List<String> ALL_LAYERS = List.of("dense", "conv2d", "batchnorm", "relu",
+      "tanh", "sigmoid", "softplus", "flatten", "maxpool2d", "avgpool2d");
+
+  /** Every loss of the neutral spec, as in case files. */
+  public static final List<String> ALL_LOSSES = java.util.Arrays.stream(LossKind.values())
+      .map(LossKind::jsonName).toList();
+
+  /**
+   * Copies the lists.
+   *
+   * @param framework the framework and its version
+   * @param nativeLibrary the native library and its version, or {@code none}
+   * @param devices every device found
+   * @param device the device models are built on by default
+   * @param layers the spec layer types the backend builds
+   * @param losses the losses
+   * @throws NullPointerException naming a missing component
+   */
+  public BackendDescription {
+    Objects.requireNonNull(framework, "framework");
+    Objects.requireNonNull(nativeLibrary, "nativeLibrary");
+    Objects.requireNonNull(device, "device");
+    devices = List.copyOf(Objects.requireNonNull(devices, "devices"));
+    layers = List.copyOf(Objects.requireNonNull(layers, "layers"));
+    losses = List.copyOf(Objects.requireNonNull(losses, "losses"));
+  }
+
+  /**
+   * The version of a Maven artifact on the class path of {@code anchor}, from the
+   * {@code META-INF/maven/<group>/<artifact>/pom.properties} that Maven puts in every jar.
+   *
+   * @param anchor a class whose class loader sees the artifact
+   * @param groupId the artifact's group, e.g. {@code ai.djl}
+   * @param artifactId the artifact, e.g. {@code api}
+   * @return the version, or {@code ?} if the jar carries none
+   */
+  public static String mavenVersion(Class<?> anchor, String groupId, String artifactId) {
+    String resource = "META-INF/maven/" + groupId + "/" + artifactId + "/pom.properties";
+    ClassLoader cl = anchor.getClassLoader();
+    try (InputStream in = cl == null ? null : cl.getResourceAsStream(resource)) {
+      if (in == null) {
+        return "?";
+      }
+      Properties p = new Properties();
+      p.load(in);
+      return p.getProperty("version", "?");
+    } catch (IOException e) {
+      return "?";
+    }
+  }
+}
