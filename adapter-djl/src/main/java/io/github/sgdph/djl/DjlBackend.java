@@ -92,6 +92,17 @@ public final class DjlBackend implements SpecBackend {
   }
 
   /**
+   * Graph models: one DJL block evaluating the spec's nodes ({@code SpecBlocks.GraphBlock}),
+   * differentiated by PyTorch's autograd like any block.
+   *
+   * @return true
+   */
+  @Override
+  public boolean supportsGraphModels() {
+    return true;
+  }
+
+  /**
    * @throws IllegalArgumentException naming the entry for parameters that do not match the spec
    */
   @Override

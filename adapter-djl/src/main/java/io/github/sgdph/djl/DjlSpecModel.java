@@ -201,7 +201,8 @@ public final class DjlSpecModel implements SpecModel {
     for (int l = 0; l < norms.length; l++) {
       if (norms[l] != null && norms[l].trainMode() && valuesPerChannel(l, n) < 2) {
         throw new IllegalArgumentException(
-            "batch: layer " + l + " (batchnorm) sees one value per channel; the running"
+            "batch: layer " + spec.nodes().get(l).name()
+                + " (batchnorm) sees one value per channel; the running"
                 + " variance needs at least two (use a batch of at least 2 samples)");
       }
     }
@@ -227,8 +228,9 @@ public final class DjlSpecModel implements SpecModel {
         }
         double mom = ((LayerSpec.BatchNorm) spec.layers().get(l)).momentum();
         long count = counts.get(norms[l]);
-        NDArray rm = byEntry.get(l + ".running_mean").getArray();
-        NDArray rv = byEntry.get(l + ".running_var").getArray();
+        String name = spec.nodes().get(l).name();
+        NDArray rm = byEntry.get(name + ".running_mean").getArray();
+        NDArray rv = byEntry.get(name + ".running_var").getArray();
         next.add(new NDArray[] {
             rm.mul(1 - mom).add(st[0].mul(mom)),
             rv.mul(1 - mom).add(st[1].mul(mom * count / (count - 1.0)))});

@@ -26,7 +26,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Builds a DJL {@link SequentialBlock} from the neutral spec (CASES.md) — DJL's own layers, but
+ * Builds a DJL {@link SequentialBlock} from the neutral spec (CASES.md) — for a graph model a
+ * sequential block holding one {@link GraphBlock} — of DJL's own layers, but
  * sgdph's exact softplus ({@link ExactActivations}) and batch norm ({@link ExactBatchNorm}) — and
  * maps every spec entry ({@code "<layer>.weight"}, {@code ".bias"}, {@code ".running_mean"},
  * {@code ".running_var"}) to the DJL {@link Parameter} holding it. PyTorch's conventions are
@@ -45,68 +46,21 @@ final class SpecBlocks {
       SequentialBlock block, Map<String, Parameter> parameters, ExactBatchNorm[] batchNorms) {}
 
   static Built build(ModelSpec spec, NDManager manager, DataType dataType) {
-    SequentialBlock seq = new SequentialBlock();
     Map<String, Parameter> params = new LinkedHashMap<>();
     List<LayerSpec> layers = spec.layers();
     ExactBatchNorm[] norms = new ExactBatchNorm[layers.size()];
+    Block[] blocks = new Block[layers.size()];
     for (int i = 0; i < layers.size(); i++) {
-      LayerSpec l = layers.get(i);
-      String p = i + ".";
-      if (l instanceof LayerSpec.Dense d) {
-        Linear lin = Linear.builder().setUnits(d.out()).optBias(d.bias()).build();
-        seq.add(lin);
-        params.put(p + "weight", lin.getParameters().get("weight"));
-        if (d.bias()) {
-          params.put(p + "bias", lin.getParameters().get("bias"));
-        }
-      } else if (l instanceof LayerSpec.Conv2d c) {
-        Conv2d conv =
-            Conv2d.builder()
-                .setKernelShape(new Shape(c.kernelH(), c.kernelW()))
-                .optStride(new Shape(c.strideH(), c.strideW()))
-                .optPadding(new Shape(c.padH(), c.padW()))
-                .setFilters(c.out())
-                .optBias(c.bias())
-                .build();
-        seq.add(conv);
-        params.put(p + "weight", conv.getParameters().get("weight"));
-        if (c.bias()) {
-          params.put(p + "bias", conv.getParameters().get("bias"));
-        }
-      } else if (l instanceof LayerSpec.BatchNorm b) {
-        BatchNorm bn =
-            BatchNorm.builder()
-                .optAxis(1)
-                .optEpsilon((float) b.eps())
-                // DJL's momentum is PyTorch's 1 - momentum
-                .optMomentum((float) (1 - b.momentum()))
-                .build();
-        norms[i] = new ExactBatchNorm(bn, b.mode() == LayerSpec.Mode.TRAIN, b.eps());
-        seq.add(norms[i]);
-        params.put(p + "weight", bn.getParameters().get("gamma"));
-        params.put(p + "bias", bn.getParameters().get("beta"));
-        params.put(p + "running_mean", bn.getParameters().get("runningMean"));
-        params.put(p + "running_var", bn.getParameters().get("runningVar"));
-      } else if (l instanceof LayerSpec.Activation a) {
-        seq.add(
-            switch (a.kind()) {
-              case RELU -> Activation.reluBlock();
-              case TANH -> Activation.tanhBlock();
-              case SIGMOID -> Activation.sigmoidBlock();
-              case SOFTPLUS -> ExactActivations.softplusBlock(); // not PyTorch's thresholded one
-            });
-      } else if (l instanceof LayerSpec.Flatten) {
-        seq.add(Blocks.batchFlattenBlock());
-      } else if (l instanceof LayerSpec.Pool2d q) {
-        Shape kernel = new Shape(q.kernelH(), q.kernelW());
-        Shape stride = new Shape(q.strideH(), q.strideW());
-        seq.add(
-            q.kind() == LayerSpec.PoolKind.MAX
-                ? Pool.maxPool2dBlock(kernel, stride, new Shape(0, 0), false)
-                : Pool.avgPool2dBlock(kernel, stride, new Shape(0, 0), false, true));
-      } else {
-        throw new IllegalArgumentException("layers[" + i + "]: unsupported layer " + l.type());
+      blocks[i] = block(layers.get(i), spec.nodes().get(i).name() + ".", i, params, norms,
+          spec.isSequential() ? "layers[" + i + "]" : "nodes[" + i + "]");
+    }
+    SequentialBlock seq = new SequentialBlock();
+    if (spec.isSequential()) {
+      for (Block b : blocks) {
+        seq.add(b);
       }
+    } else {
+      seq.add(new GraphBlock(spec, blocks));
     }
     long[] in = new long[spec.inputShape().length + 1];
     in[0] = 1;
@@ -115,6 +69,135 @@ final class SpecBlocks {
     }
     seq.initialize(manager, dataType, new Shape(in));
     return new Built(seq, params, norms);
+  }
+
+  /** The block of one layer or node op; null for an add or identity node of a graph. */
+  private static Block block(LayerSpec l, String p, int i, Map<String, Parameter> params,
+      ExactBatchNorm[] norms, String where) {
+    if (l instanceof LayerSpec.Dense d) {
+      Linear lin = Linear.builder().setUnits(d.out()).optBias(d.bias()).build();
+      params.put(p + "weight", lin.getParameters().get("weight"));
+      if (d.bias()) {
+        params.put(p + "bias", lin.getParameters().get("bias"));
+      }
+      return lin;
+    } else if (l instanceof LayerSpec.Conv2d c) {
+      Conv2d conv =
+          Conv2d.builder()
+              .setKernelShape(new Shape(c.kernelH(), c.kernelW()))
+              .optStride(new Shape(c.strideH(), c.strideW()))
+              .optPadding(new Shape(c.padH(), c.padW()))
+              .setFilters(c.out())
+              .optBias(c.bias())
+              .build();
+      params.put(p + "weight", conv.getParameters().get("weight"));
+      if (c.bias()) {
+        params.put(p + "bias", conv.getParameters().get("bias"));
+      }
+      return conv;
+    } else if (l instanceof LayerSpec.BatchNorm b) {
+      BatchNorm bn =
+          BatchNorm.builder()
+              .optAxis(1)
+              .optEpsilon((float) b.eps())
+              // DJL's momentum is PyTorch's 1 - momentum
+              .optMomentum((float) (1 - b.momentum()))
+              .build();
+      norms[i] = new ExactBatchNorm(bn, b.mode() == LayerSpec.Mode.TRAIN, b.eps());
+      params.put(p + "weight", bn.getParameters().get("gamma"));
+      params.put(p + "bias", bn.getParameters().get("beta"));
+      params.put(p + "running_mean", bn.getParameters().get("runningMean"));
+      params.put(p + "running_var", bn.getParameters().get("runningVar"));
+      return norms[i];
+    } else if (l instanceof LayerSpec.Activation a) {
+      return switch (a.kind()) {
+        case RELU -> Activation.reluBlock();
+        case TANH -> Activation.tanhBlock();
+        case SIGMOID -> Activation.sigmoidBlock();
+        case SOFTPLUS -> ExactActivations.softplusBlock(); // not PyTorch's thresholded one
+      };
+    } else if (l instanceof LayerSpec.Flatten) {
+      return Blocks.batchFlattenBlock();
+    } else if (l instanceof LayerSpec.Pool2d q) {
+      Shape kernel = new Shape(q.kernelH(), q.kernelW());
+      Shape stride = new Shape(q.strideH(), q.strideW());
+      return q.kind() == LayerSpec.PoolKind.MAX
+          ? Pool.maxPool2dBlock(kernel, stride, new Shape(0, 0), false)
+          : Pool.avgPool2dBlock(kernel, stride, new Shape(0, 0), false, true);
+    } else if (l instanceof LayerSpec.GlobalAvgPool) {
+      return new ai.djl.nn.LambdaBlock(
+          x -> new NDList(x.singletonOrThrow().mean(new int[] {3}).mean(new int[] {2})),
+          "globalAvgPool");
+    } else if (l instanceof LayerSpec.Identity) {
+      return Blocks.identityBlock();
+    } else if (l instanceof LayerSpec.Add) {
+      return null;
+    }
+    throw new IllegalArgumentException(where + ": unsupported layer " + l.type());
+  }
+
+  /**
+   * A graph model of the spec as one DJL block: each node's block is a child, and the forward
+   * pass evaluates the nodes in their (topological) order, an add node summing its inputs with
+   * {@code NDArray.add}; a node's output read by several nodes is one array in PyTorch's graph,
+   * so autograd sums the contributions of its consumers, in first and second order alike.
+   */
+  static final class GraphBlock extends AbstractBlock {
+    private final ModelSpec spec;
+    private final Block[] nodes;
+
+    GraphBlock(ModelSpec spec, Block[] nodes) {
+      this.spec = spec;
+      this.nodes = nodes.clone();
+      for (int i = 0; i < nodes.length; i++) {
+        if (nodes[i] != null) {
+          addChildBlock(spec.nodes().get(i).name().replace('.', '_'), nodes[i]);
+        }
+      }
+    }
+
+    @Override
+    protected NDList forwardInternal(
+        ParameterStore store, NDList inputs, boolean training, PairList<String, Object> params) {
+      NDArray x = inputs.singletonOrThrow();
+      NDArray[] out = new NDArray[nodes.length];
+      for (int i = 0; i < nodes.length; i++) {
+        int[] in = spec.inputsOf(i);
+        NDArray a = in[0] < 0 ? x : out[in[0]];
+        for (int k = 1; k < in.length; k++) {
+          a = a.add(in[k] < 0 ? x : out[in[k]]);
+        }
+        out[i] = nodes[i] == null
+            ? a
+            : nodes[i].forward(store, new NDList(a), training, params).singletonOrThrow();
+      }
+      return new NDList(out[nodes.length - 1]);
+    }
+
+    private static Shape withBatch(long batch, int[] shape) {
+      long[] s = new long[shape.length + 1];
+      s[0] = batch;
+      for (int k = 0; k < shape.length; k++) {
+        s[k + 1] = shape[k];
+      }
+      return new Shape(s);
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+      return new Shape[] {withBatch(inputShapes[0].get(0), spec.outputShape())};
+    }
+
+    @Override
+    protected void initializeChildBlocks(
+        NDManager manager, DataType dataType, Shape... inputShapes) {
+      long batch = inputShapes[0].get(0);
+      for (int i = 0; i < nodes.length; i++) {
+        if (nodes[i] != null) {
+          nodes[i].initialize(manager, dataType, withBatch(batch, spec.shapeBefore(i)));
+        }
+      }
+    }
   }
 
   /**

@@ -79,6 +79,11 @@ public final class Dl4jBackend implements SpecBackend {
     Objects.requireNonNull(spec, "spec");
     Objects.requireNonNull(parameters, "parameters");
     Objects.requireNonNull(dtype, "dtype");
+    if (!spec.isSequential()) {
+      throw new UnsupportedOperationException(
+          "spec: the dl4j backend builds sequential models only, not graph"
+              + " models");
+    }
     spec.validateParameters(parameters);
     SpecNetworks.Built built = SpecNetworks.build(spec, Nd4jAlgebra.nd4jType(dtype));
     Dl4jSpecModel m = new Dl4jSpecModel(spec, parameters, built);

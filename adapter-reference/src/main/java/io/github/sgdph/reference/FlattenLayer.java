@@ -2,7 +2,8 @@ package io.github.sgdph.reference;
 
 /**
  * {@code [C, H, W] → [C·H·W]}: row-major data is already flat, so every pass is the identity
- * (arrays are shared, never modified).
+ * (arrays are shared, never modified). Also the {@code identity} op, and the op of an {@code
+ * add} node, whose input the graph ({@link Network}) has already summed.
  */
 final class FlattenLayer extends Layer {
 

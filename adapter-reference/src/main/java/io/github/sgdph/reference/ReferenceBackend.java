@@ -46,6 +46,16 @@ public final class ReferenceBackend implements SpecBackend {
   }
 
   /**
+   * Graph models (residual networks) are built with the exact R-operator on the graph.
+   *
+   * @return true
+   */
+  @Override
+  public boolean supportsGraphModels() {
+    return true;
+  }
+
+  /**
    * @throws IllegalArgumentException naming {@code dtype} for anything but float64, or naming
    *     the entry for parameters that do not match the spec
    */

@@ -25,6 +25,11 @@ import io.github.sgdph.tensor.Tensor;
  * elsewhere, and only its blocks are returned (the diagonal block of the product); the passes
  * then start at the first layer the direction touches and stop at the first layer asked for.
  *
+ * <p>On a graph model ({@link Network}) every pass follows the edges: a layer's input and
+ * R-input are sums over its inputs, and the backward and R-backward passes add the
+ * contributions of all consumers of a layer's output (fan-out), so each product is exact on
+ * residual networks as on chains.
+ *
  * <p>When the model's parameters change, or after {@link #close()}, every method throws
  * {@link IllegalStateException}.
  */
@@ -151,10 +156,10 @@ public final class ReferenceCurvature implements Curvature {
     }
     double[][] go = new double[nodes.length][];
     int first = net.firstTrainableLayer();
-    double[] d = seed;
+    go[nodes.length - 1] = seed;
     for (int l = nodes.length - 1; l >= first; l--) {
-      go[l] = d;
-      d = nodes[l].backward(d, gP[l], l > first);
+      double[] gIn = nodes[l].backward(go[l], gP[l], net.needsInputGradient(l, first));
+      net.accumulate(go, gIn, l, first);
     }
     return new Backward(g, go);
   }
@@ -185,16 +190,20 @@ public final class ReferenceCurvature implements Curvature {
     return vP;
   }
 
-  /** The R-forward pass; {@code rs[l]} null where {@code R{out_l}} is zero. */
+  /**
+   * The R-forward pass; {@code rs[l]} null where {@code R{out_l}} is zero. A layer's R-input is
+   * the sum of its inputs' {@code R{out}} ({@link Network#rInputOf}).
+   */
   private Layer.RState[] rForward(double[][][] vP) {
     Layer.RState[] rs = new Layer.RState[nodes.length];
-    double[] rIn = null;
+    double[][] rOut = new double[nodes.length][];
     for (int l = 0; l < nodes.length; l++) {
+      double[] rIn = net.rInputOf(rOut, l);
       if (rIn == null && vP[l] == null) {
         continue;
       }
       rs[l] = nodes[l].rForward(rIn, vP[l]);
-      rIn = rs[l] == null ? null : rs[l].rOut;
+      rOut[l] = rs[l] == null ? null : rs[l].rOut;
     }
     return rs;
   }
@@ -227,12 +236,15 @@ public final class ReferenceCurvature implements Curvature {
       backward();
     }
     Layer.RState[] rs = rForward(vP);
-    double[] rg = loss.hessianVector(rOutput(rs));
+    double[][] rg = new double[nodes.length][];
+    rg[nodes.length - 1] = loss.hessianVector(rOutput(rs));
     for (int l = nodes.length - 1; l >= lowest; l--) {
-      rg =
+      boolean need = net.needsInputGradient(l, lowest);
+      double[] rgIn =
           second
-              ? nodes[l].rBackward(rs[l], vP[l], gOut[l], rg, rgP[l], l > lowest)
-              : nodes[l].rBackward(null, null, null, rg, rgP[l], l > lowest);
+              ? nodes[l].rBackward(rs[l], vP[l], gOut[l], rg[l], rgP[l], need)
+              : nodes[l].rBackward(null, null, null, rg[l], rgP[l], need);
+      net.accumulate(rg, rgIn, l, lowest);
     }
     ReferenceTensor[] t = new ReferenceTensor[idx.length];
     for (int i = 0; i < t.length; i++) {

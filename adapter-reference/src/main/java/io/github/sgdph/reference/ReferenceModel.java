@@ -172,12 +172,14 @@ public final class ReferenceModel implements SpecModel {
       int m = (int) st[2][0];
       if (m < 2) {
         throw new IllegalArgumentException(
-            "batch: layer " + l + " (batchnorm) sees one value per channel; the running"
+            "batch: layer " + spec.nodes().get(l).name()
+                + " (batchnorm) sees one value per channel; the running"
                 + " variance needs at least two (use a batch of at least 2 samples)");
       }
       if (!Kernels.allFinite(st[0]) || !Kernels.allFinite(st[1])) {
         throw new ArithmeticException(
-            "batch: layer " + l + " (batchnorm) has non-finite batch statistics; the running"
+            "batch: layer " + spec.nodes().get(l).name()
+                + " (batchnorm) has non-finite batch statistics; the running"
                 + " statistics are left as they were");
       }
       double mom = ((io.github.sgdph.model.LayerSpec.BatchNorm) spec.layers().get(l)).momentum();

@@ -26,7 +26,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * central differences of the outputs ≤ 1e-7; {@code uᵀ G w} vs {@code (J u)ᵀ H_L (J w)} with an
  * independently computed loss Hessian ≤ 1e-10; dense Hessian and GGN symmetric to 1e-10 of
  * their largest entry; GGN eigenvalues ≥ −1e-10 of the largest entry. Data and parameters are
- * fixed by seed, so relu and max-pool kinks are not crossed by the perturbations.
+ * fixed by seed, so relu and max-pool kinks are not crossed by the perturbations. The same
+ * checks run on graph models ({@link Fixtures#graphCases()}: residual adds, fan-out, global
+ * average pooling).
  */
 class CurvatureExactnessTest {
   static final double EPS = 1e-5;
@@ -38,7 +40,9 @@ class CurvatureExactnessTest {
           "conv2d-stride2-pad1", "maxpool2d", "maxpool2d-overlap", "avgpool2d");
 
   static List<Case> cases() {
-    return Fixtures.cases();
+    List<Case> all = new java.util.ArrayList<>(Fixtures.cases());
+    all.addAll(Fixtures.graphCases());
+    return all;
   }
 
   @ParameterizedTest(name = "{0}")

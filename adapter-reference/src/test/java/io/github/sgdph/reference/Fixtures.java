@@ -10,6 +10,7 @@ import io.github.sgdph.model.LayerSpec.Mode;
 import io.github.sgdph.model.LayerSpec.PoolKind;
 import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
+import io.github.sgdph.model.ModelSpec.Node;
 import io.github.sgdph.model.NamedArray;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
@@ -126,6 +127,48 @@ final class Fixtures {
         "cnn-bn-train-sigmoid-ce",
         spec(img, CE, conv(2, 2, 3, 1, 1), bn(2, Mode.TRAIN), act(ActivationKind.SIGMOID),
             pool(PoolKind.AVG, 3, 3), flatten(), dense(8, 3)), 3));
+    return c;
+  }
+
+  /**
+   * Graph models (issue 16), tiny enough for dense matrices: residual adds with identity and
+   * projection shortcuts, fan-out (a node read by two or three nodes, and twice by one add),
+   * global average pooling, batch norm in both modes, every loss.
+   */
+  static List<Case> graphCases() {
+    List<Case> c = new ArrayList<>();
+    c.add(new Case("graph-residual-mlp-fanout-ce", ModelSpec.graph(new int[] {4}, List.of(
+        Node.of("fc1", dense(4, 4), "input"),
+        Node.of("act", act(ActivationKind.TANH)),
+        Node.of("sum", new LayerSpec.Add(), "act", "fc1", "input"),
+        Node.of("fc2", dense(4, 3))), CE), 5));
+    c.add(new Case("graph-x-plus-x-softplus-mse", ModelSpec.graph(new int[] {3}, List.of(
+        Node.of("h", dense(3, 3), "input"),
+        Node.of("twice", new LayerSpec.Add(), "h", "h"),
+        Node.of("sp", act(ActivationKind.SOFTPLUS)),
+        Node.of("skip", new LayerSpec.Identity(), "h"),
+        Node.of("sum", new LayerSpec.Add(), "sp", "skip"),
+        Node.of("out", dense(3, 2))), MSE), 4));
+    c.add(new Case("graph-bn-branches-sigmoid-bce", ModelSpec.graph(new int[] {4}, List.of(
+        Node.of("fc", dense(4, 3), "input"),
+        Node.of("bn.a", bn(3, Mode.TRAIN), "fc"),
+        Node.of("sig", act(ActivationKind.SIGMOID)),
+        Node.of("bn.b", bn(3, Mode.EVAL), "fc"),
+        Node.of("sum", new LayerSpec.Add(), "sig", "bn.b"),
+        Node.of("head", dense(3, 2))), BCE), 5));
+    c.add(new Case("graph-resnet-bn-train-ce",
+        io.github.sgdph.model.ResNets.twoBlocks(new int[] {1, 4, 4}, 2, 3, Mode.TRAIN), 3));
+    c.add(new Case("graph-resnet-bn-eval-ce",
+        io.github.sgdph.model.ResNets.twoBlocks(new int[] {2, 3, 3}, 1, 2, Mode.EVAL), 3));
+    c.add(new Case("graph-conv-gap-shortcut-mse", ModelSpec.graph(new int[] {2, 5, 5}, List.of(
+        Node.of("c1", conv(2, 2, 3, 1, 1), "input"),
+        Node.of("t", act(ActivationKind.TANH)),
+        Node.of("res", new LayerSpec.Add(), "t", "input"),
+        Node.of("proj", conv(2, 3, 1, 2, 0), "res"),
+        Node.of("c2", conv(2, 3, 3, 2, 1), "res"),
+        Node.of("sum", new LayerSpec.Add(), "proj", "c2"),
+        Node.of("gap", new LayerSpec.GlobalAvgPool()),
+        Node.of("fc", dense(3, 2))), MSE), 3));
     return c;
   }
 

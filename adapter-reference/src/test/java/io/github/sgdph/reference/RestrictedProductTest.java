@@ -27,7 +27,9 @@ class RestrictedProductTest {
         List.of(
             "mlp-tanh-bn-train-ce", "mlp-bn-eval-tanh-mse", "cnn-conv-relu-maxpool-dense-ce",
             "cnn-bn-train-sigmoid-ce", "mlp-sigmoid-softplus-bce");
-    return Fixtures.cases().stream().filter(c -> names.contains(c.name()));
+    return Stream.concat(
+        Fixtures.cases().stream().filter(c -> names.contains(c.name())),
+        Fixtures.graphCases().stream());
   }
 
   static List<int[]> selections(int blocks) {

@@ -40,7 +40,10 @@ import org.tensorflow.types.family.TFloating;
  *       TfActivations#softplus}); pooling
  *       {@code MaxPoolV2} / {@code AvgPool} with {@code VALID} padding;
  *   <li>losses from {@link TfLosses}; the target placeholder is {@code [n, k]} (one-hot labels
- *       for cross-entropy).
+ *       for cross-entropy);
+ *   <li>graph models: an {@code add} node is {@code Add} of its inputs' tensors, {@code
+ *       identity} an {@code Identity}, global average pooling a {@code Mean} over the spatial
+ *       axes (NHWC {@code [1, 2]}).
  * </ul>
  */
 final class SpecGraph {
@@ -136,24 +139,34 @@ final class SpecGraph {
   }
 
   /**
-   * The layers on the inputs {@code x}: in training mode ({@code eval} false) train-mode batch
-   * norms normalise with batch statistics and add their running statistics' update to {@code
-   * updated}; in evaluation mode they normalise with the placeholders {@code running}.
+   * The nodes on the inputs {@code x}, in their topological order, each on the sum of its
+   * inputs' outputs (an add node is that sum; a node read by several nodes is one tensor in the
+   * graph, whose gradients TensorFlow sums over its consumers): in training mode ({@code eval}
+   * false) train-mode batch norms normalise with batch statistics and add their running
+   * statistics' update to {@code updated}; in evaluation mode they normalise with the
+   * placeholders {@code running}.
    */
   @SuppressWarnings({"unchecked", "rawtypes"})
   private static Operand<TFloating> chain(
       Ops tf, ModelSpec spec, Output<TFloating> x, List<Operand<TFloating>> values,
       List<Output<?>> running, boolean eval, List<Output<?>> updated) {
-    Operand<TFloating> h = x;
-    boolean image = spec.inputShape().length == 3;
-    if (image) {
-      h = tf.linalg.transpose(h, tf.constant(new int[] {0, 2, 3, 1}));
+    Operand<TFloating> input = x;
+    if (spec.inputShape().length == 3) {
+      input = tf.linalg.transpose(input, tf.constant(new int[] {0, 2, 3, 1}));
     }
     int e = 0;
     int r = 0;
+    List<Operand<TFloating>> outs = new ArrayList<>();
     for (int l = 0; l < spec.layers().size(); l++) {
       LayerSpec layer = spec.layers().get(l);
       Ops lt = tf.withSubScope("layer" + l);
+      // a node's input: its input's output, or the sum of its inputs' (an add); images are NHWC
+      int[] from = spec.inputsOf(l);
+      Operand<TFloating> h = from[0] < 0 ? input : outs.get(from[0]);
+      for (int i = 1; i < from.length; i++) {
+        h = lt.math.add(h, from[i] < 0 ? input : outs.get(from[i]));
+      }
+      boolean image = spec.shapeBefore(l).length == 3;
       if (layer instanceof LayerSpec.Dense d) {
         Operand<TFloating> w = values.get(e++);
         h = lt.linalg.matMul(h, w, MatMul.transposeB(true));
@@ -206,9 +219,12 @@ final class SpecGraph {
       } else if (layer instanceof LayerSpec.Flatten) {
         if (image) {
           h = lt.linalg.transpose(h, lt.constant(new int[] {0, 3, 1, 2}));
-          h = lt.reshape(h, lt.constant(new int[] {-1, spec.shapeBefore(l + 1)[0]}));
-          image = false;
+          h = lt.reshape(h, lt.constant(new int[] {-1, spec.outputShapeOf(l)[0]}));
         }
+      } else if (layer instanceof LayerSpec.GlobalAvgPool) {
+        h = lt.math.mean(h, lt.constant(new int[] {1, 2}));
+      } else if (layer instanceof LayerSpec.Identity || layer instanceof LayerSpec.Add) {
+        h = lt.identity(h);
       } else if (layer instanceof LayerSpec.Pool2d p) {
         int[] ksize = {1, p.kernelH(), p.kernelW(), 1};
         int[] strides = {1, p.strideH(), p.strideW(), 1};
@@ -218,8 +234,9 @@ final class SpecGraph {
       } else {
         throw new IllegalArgumentException("layers[" + l + "]: unsupported " + layer.type());
       }
+      outs.add(h);
     }
-    return h;
+    return outs.get(outs.size() - 1);
   }
 
   /**

@@ -76,6 +76,17 @@ public final class TfBackend implements SpecBackend {
   }
 
   /**
+   * Graph models: the spec's nodes as one TensorFlow graph, an add node an {@code Add} of its
+   * inputs' tensors ({@code SpecGraph}), differentiated twice by TensorFlow like any graph.
+   *
+   * @return true
+   */
+  @Override
+  public boolean supportsGraphModels() {
+    return true;
+  }
+
+  /**
    * @throws IllegalArgumentException naming the entry for parameters that do not match the spec
    */
   @Override

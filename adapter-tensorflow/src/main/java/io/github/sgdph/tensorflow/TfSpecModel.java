@@ -165,7 +165,8 @@ public final class TfSpecModel extends TfModelBase<ArrayBatch> implements SpecMo
       if (spec.layers().get(l) instanceof LayerSpec.BatchNorm b
           && b.mode() == LayerSpec.Mode.TRAIN && valuesPerChannel(l, n) < 2) {
         throw new IllegalArgumentException(
-            "batch: layer " + l + " (batchnorm) sees one value per channel; the running"
+            "batch: layer " + spec.nodes().get(l).name()
+                + " (batchnorm) sees one value per channel; the running"
                 + " variance needs at least two (use a batch of at least 2 samples)");
       }
     }

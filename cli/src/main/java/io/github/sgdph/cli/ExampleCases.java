@@ -12,6 +12,7 @@ import io.github.sgdph.model.LayerSpec.ActivationKind;
 import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.NamedArray;
+import io.github.sgdph.model.ResNets;
 import io.github.sgdph.model.SpecBackend;
 import io.github.sgdph.optim.OptimizerSpec;
 import io.github.sgdph.tensor.DType;
@@ -155,7 +156,32 @@ final class ExampleCases {
         opt("sgn", "rho", 0.1, "max_cg_iters", 5.0)));
     out.add(makeFashion("fashion-cnn-batchnorm-sgdph.json", fashionCnn, 116, 8, 4, 3,
         opt("sgdph", "lr", 0.05, "momentum", 0.9, "tau", 1e-3, "eps", 1e-4)));
+    // residual networks (issue 16, sgdph-case/2): a stem, an identity-shortcut block, a
+    // downsampling block with a 1x1 projection shortcut, global average pooling, a dense head
+    ModelSpec resnet = ResNets.twoBlocks(new int[] {1, 8, 8}, 4, 3, LayerSpec.Mode.TRAIN);
+    out.add(make("resnet-batchnorm-sgdph.json", resnet, 117, 1, 6, 6,
+        opt("sgdph", "lr", 0.1, "momentum", 0.9, "tau", 1e-3, "eps", 1e-4)));
+    out.add(make("resnet-batchnorm-sgn.json", resnet, 118, 1, 8, 3,
+        opt("sgn", "rho", 0.1, "max_cg_iters", 5.0)));
+    out.add(make("resnet-eval-identity-probe.json",
+        withIdentityShortcut(ResNets.twoBlocks(new int[] {2, 12, 12}, 3, 4, LayerSpec.Mode.EVAL)),
+        119, 1, 4, 0, opt("sgdph")));
     return out;
+  }
+
+  /** The ResNet with its first block's identity shortcut as a node of its own. */
+  private static ModelSpec withIdentityShortcut(ModelSpec resnet) {
+    List<ModelSpec.Node> nodes = new ArrayList<>();
+    for (ModelSpec.Node n : resnet.nodes()) {
+      if (n.name().equals("layer1.0.add")) {
+        nodes.add(ModelSpec.Node.of("layer1.0.shortcut", new LayerSpec.Identity(),
+            n.inputs().get(1)));
+        nodes.add(ModelSpec.Node.of(n.name(), n.op(), n.inputs().get(0), "layer1.0.shortcut"));
+      } else {
+        nodes.add(n);
+      }
+    }
+    return ModelSpec.graph(resnet.inputShape(), nodes, resnet.loss());
   }
 
   private static LayerSpec dense(int in, int out) {

@@ -46,6 +46,43 @@ class BundledCasesCoverageTest {
     assertTrue(strided, "a strided, padded convolution");
   }
 
+  /**
+   * Graph models (issue 16): a ResNet with each batch-norm mode, a projection shortcut (a 1×1
+   * convolution of stride 2), global average pooling, an explicit identity node, and the three
+   * optimizers the issue names (SGD-PH, SGN, and a probe-only case).
+   */
+  @Test
+  void bundledCasesIncludeResidualNetworks() {
+    Set<String> types = new TreeSet<>();
+    Set<LayerSpec.Mode> modes = EnumSet.noneOf(LayerSpec.Mode.class);
+    Set<String> optimizers = new TreeSet<>();
+    boolean projection = false;
+    boolean probeOnly = false;
+    for (String n : BundledCases.names()) {
+      CaseFile c = BundledCases.load(n);
+      if (c.model().isSequential()) {
+        continue;
+      }
+      optimizers.add(c.optimizer().name());
+      probeOnly |= c.steps() == 0 && c.probeVector() != null;
+      for (LayerSpec l : c.model().layers()) {
+        types.add(l.type());
+        if (l instanceof LayerSpec.BatchNorm b) {
+          modes.add(b.mode());
+        }
+        if (l instanceof LayerSpec.Conv2d cv) {
+          projection |= cv.kernelH() == 1 && cv.strideH() == 2;
+        }
+      }
+    }
+    assertTrue(types.containsAll(Set.of("add", "identity", "global_avgpool2d", "conv2d",
+        "batchnorm", "relu", "dense")), "graph cases' types: " + types);
+    assertTrue(modes.containsAll(EnumSet.allOf(LayerSpec.Mode.class)), "modes " + modes);
+    assertTrue(optimizers.containsAll(Set.of("sgdph", "sgn")), "optimizers " + optimizers);
+    assertTrue(projection, "a 1x1 projection shortcut of stride 2");
+    assertTrue(probeOnly, "a probe-only graph case");
+  }
+
   private static Set<String> diff(Set<String> a, Set<String> b) {
     Set<String> d = new TreeSet<>(a);
     d.removeAll(b);

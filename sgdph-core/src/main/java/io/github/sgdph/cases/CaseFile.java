@@ -37,8 +37,14 @@ public record CaseFile(
     double[] probeVector,
     Trajectory expected) {
 
-  /** The format tag. */
+  /** The format tag of a case whose model is a list of layers (every version reads it). */
   public static final String FORMAT = "sgdph-case/1";
+
+  /**
+   * The format tag of a case whose model may be a graph of named nodes ({@code model.nodes},
+   * {@link ModelSpec#graph}); a superset of {@value #FORMAT}.
+   */
+  public static final String FORMAT_GRAPH = "sgdph-case/2";
 
   /**
    * Validates the parts against each other and copies the lists and the probe vector.

@@ -27,9 +27,9 @@ import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 /**
- * Reads and writes case files ({@code sgdph-case/1}) and trajectory files
- * ({@code sgdph-trajectory/1}) as specified in CASES.md, with a small built-in JSON parser and
- * writer (RFC 8259) and no third-party dependency.
+ * Reads and writes case files ({@code sgdph-case/1}, and {@code sgdph-case/2} for graph
+ * models) and trajectory files ({@code sgdph-trajectory/1}) as specified in CASES.md, with a
+ * small built-in JSON parser and writer (RFC 8259) and no third-party dependency.
  *
  * <h2>Reading</h2>
  *
@@ -41,7 +41,9 @@ import java.util.regex.Pattern;
  * <ul>
  *   <li>malformed JSON (with line and column), including duplicate member names, {@code NaN},
  *       {@code Infinity}, comments and trailing commas;
- *   <li>a {@code format} other than {@value CaseFile#FORMAT} (resp. {@value Trajectory#FORMAT});
+ *   <li>a {@code format} other than {@value CaseFile#FORMAT} or {@value CaseFile#FORMAT_GRAPH}
+ *       (resp. {@value Trajectory#FORMAT}); a {@code model.nodes} graph in a {@value
+ *       CaseFile#FORMAT} file;
  *   <li>an unknown field anywhere except among the optimizer's hyper-parameters, a missing
  *       required field, a value of the wrong JSON type;
  *   <li>integer fields (shapes, {@code in}, {@code out}, {@code kernel}, {@code stride},
@@ -62,8 +64,16 @@ import java.util.regex.Pattern;
  * {@code batchnorm {features, eps = 1e-5, momentum = 0.1, mode = "train"}} with mode
  * {@code "train"} or {@code "eval"}; {@code relu}, {@code tanh}, {@code sigmoid},
  * {@code softplus}, {@code flatten} take only {@code type};
- * {@code maxpool2d}/{@code avgpool2d {kernel, stride = kernel}}. A parameter entry is
- * {@code {name, shape, values, trainable = true}}.
+ * {@code maxpool2d}/{@code avgpool2d {kernel, stride = kernel}}; and, in {@value
+ * CaseFile#FORMAT_GRAPH} only, {@code global_avgpool2d}, {@code identity} and {@code add} take
+ * only {@code type}. A parameter
+ * entry is {@code {name, shape, values, trainable = true}}.
+ *
+ * <p>A model has either {@code layers} (a sequential model) or, in {@value
+ * CaseFile#FORMAT_GRAPH} only, {@code nodes}: each node is a layer object with two more
+ * fields, {@code name} (required, unique) and {@code inputs} (the names of earlier nodes or
+ * {@code "input"}; absent: the previous node), as {@link ModelSpec#graph} takes them
+ * (docs/CASE-FORMAT.md).
  *
  * <p>The optimizer is {@code {"name": ..., <hyper-parameter>: <value>, ...}}; numbers become
  * {@link Double}s (also integer literals), arrays become {@link List}s, booleans and strings
@@ -82,7 +92,12 @@ import java.util.regex.Pattern;
  *
  * <h2>Writing</h2>
  *
- * The writer emits every field explicitly (all layer fields, {@code trainable} on every entry),
+ * The writer emits {@value CaseFile#FORMAT} with {@code layers} for a {@linkplain
+ * ModelSpec#isSequential() sequential} model of version-1 layer types (files of that version are
+ * unchanged), {@value CaseFile#FORMAT_GRAPH} with {@code layers} for a sequential model with
+ * {@code global_avgpool2d} or {@code identity}, and {@value CaseFile#FORMAT_GRAPH} with
+ * {@code nodes}, every input listed, for a graph. It
+ * emits every field explicitly (all layer fields, {@code trainable} on every entry),
  * one layer, parameter entry or tensor per line with its numbers on that line, and doubles with
  * {@link Double#toString(double)}, so that reading the output gives back an equal
  * {@link CaseFile} or {@link Trajectory}, bit for bit (the optimizer's integer hyper-parameters
@@ -104,6 +119,8 @@ public final class CaseJson {
   private static final List<String> EXPECTED_FIELDS =
       List.of("format", "backend", "dtype", "loss", "parameters", "probe");
   private static final List<String> MODEL_FIELDS = List.of("input_shape", "layers", "loss");
+  private static final List<String> GRAPH_MODEL_FIELDS =
+      List.of("input_shape", "layers", "nodes", "loss");
   private static final List<String> ENTRY_FIELDS = List.of("name", "shape", "values", "trainable");
   private static final List<String> DATA_FIELDS = List.of("batches");
   private static final List<String> BATCH_FIELDS = List.of("x", "y");
@@ -201,14 +218,14 @@ public final class CaseJson {
 
   /**
    * A model spec from JSON: the {@code model} object of a case file ({@code input_shape},
-   * {@code layers}, {@code loss}), on its own.
+   * {@code layers} or {@code nodes}, {@code loss}), on its own.
    *
    * @param json the text
    * @return the spec
    * @throws CaseFormatException naming the field that is missing or wrong
    */
   public static ModelSpec readModel(String json) {
-    return model(Members.of(Json.parse(json), "", "a model", MODEL_FIELDS));
+    return model(Members.of(Json.parse(json), "", "a model", GRAPH_MODEL_FIELDS), true);
   }
 
   /**
@@ -303,10 +320,22 @@ public final class CaseJson {
   // ------------------------------------------------------------------ reading: cases
 
   private static CaseFile caseFrom(Object root) {
-    requireFormat(root, CaseFile.FORMAT, "a case", Trajectory.FORMAT, "a trajectory");
+    boolean graph =
+        requireFormat(root, CaseFile.FORMAT, "a case", Trajectory.FORMAT, "a trajectory");
     Members top = Members.of(root, "", "a case", CASE_FIELDS);
     DType dtype = dtype(top.string("dtype"), top.pathOf("dtype"));
-    ModelSpec model = model(top.object("model", "the model", MODEL_FIELDS));
+    Members modelMembers =
+        graph
+            ? top.object("model", "the model", GRAPH_MODEL_FIELDS)
+            : Members.of(top.required("model"), top.pathOf("model"), "the model",
+                List.of("input_shape", "layers", "loss", "nodes"));
+    if (!graph && modelMembers.has("nodes")) {
+      throw CaseFormatException.at(
+          modelMembers.pathOf("nodes"),
+          "a graph model needs \"format\": \"" + CaseFile.FORMAT_GRAPH + "\" (this file is \""
+              + CaseFile.FORMAT + "\", whose models are a list of layers)");
+    }
+    ModelSpec model = model(modelMembers, graph);
     List<NamedArray> parameters = entries(top.required("parameters"), top.pathOf("parameters"));
     List<ArrayBatch> batches = batches(top.object("data", "the data", DATA_FIELDS));
     OptimizerSpec optimizer = optimizer(top.required("optimizer"), top.pathOf("optimizer"));
@@ -329,21 +358,28 @@ public final class CaseJson {
     return c;
   }
 
-  private static void requireFormat(
+  /** Checks the format tag; true for a case of the graph version. */
+  private static boolean requireFormat(
       Object root, String format, String what, String otherFormat, String otherWhat) {
     Map<String, Object> m = Members.asObject(root, "", what);
+    boolean cases = format.equals(CaseFile.FORMAT);
+    String expected =
+        "\"" + format + "\"" + (cases ? " or \"" + CaseFile.FORMAT_GRAPH + "\"" : "");
     if (!m.containsKey("format")) {
-      throw CaseFormatException.at("format", "missing required field; expected \"" + format + "\"");
+      throw CaseFormatException.at("format", "missing required field; expected " + expected);
     }
     String f = Members.asString(m.get("format"), "format");
-    if (f.equals(otherFormat)) {
+    if (f.equals(otherFormat) || (!cases && f.equals(CaseFile.FORMAT_GRAPH))) {
       throw CaseFormatException.at(
-          "format", "\"" + f + "\" is " + otherWhat + ", not " + what + " (\"" + format + "\")");
+          "format", "\"" + f + "\" is " + otherWhat + ", not " + what + " (" + expected + ")");
+    }
+    if (cases && f.equals(CaseFile.FORMAT_GRAPH)) {
+      return true;
     }
     if (!f.equals(format)) {
-      throw CaseFormatException.at(
-          "format", "expected \"" + format + "\" but was \"" + f + "\"");
+      throw CaseFormatException.at("format", "expected " + expected + " but was \"" + f + "\"");
     }
+    return false;
   }
 
   private static DType dtype(String name, String path) {
@@ -355,19 +391,76 @@ public final class CaseJson {
     }
   }
 
-  private static ModelSpec model(Members m) {
+  /** The layer types a {@value CaseFile#FORMAT} file may not use. */
+  private static final List<String> VERSION_2_TYPES =
+      List.of("global_avgpool2d", "identity", "add");
+
+  /** Whether {@code m} needs {@value CaseFile#FORMAT_GRAPH}: a graph or a type new in it. */
+  static boolean needsVersion2(ModelSpec m) {
+    return !m.isSequential()
+        || m.layers().stream().anyMatch(l -> VERSION_2_TYPES.contains(l.type()));
+  }
+
+  private static ModelSpec model(Members m, boolean version2) {
     int[] input = m.integers("input_shape");
+    if (m.has("nodes") == m.has("layers")) {
+      throw CaseFormatException.at(
+          m.path().isEmpty() ? "layers" : m.pathOf("layers"),
+          m.has("nodes")
+              ? "a model has either \"layers\" (sequential) or \"nodes\" (a graph), not both"
+              : "missing required field (or \"nodes\" for a graph model)");
+    }
+    if (m.has("nodes")) {
+      List<Object> raw = m.array("nodes");
+      List<ModelSpec.Node> nodes = new ArrayList<>(raw.size());
+      for (int i = 0; i < raw.size(); i++) {
+        nodes.add(node(raw.get(i), m.pathOf("nodes") + "[" + i + "]"));
+      }
+      String lossName = m.string("loss");
+      LossKind loss = labelled(m.path(), () -> LossKind.parse(lossName));
+      return labelled(m.path(), () -> ModelSpec.graph(input, nodes, loss));
+    }
     List<Object> raw = m.array("layers");
     List<LayerSpec> layers = new ArrayList<>(raw.size());
     for (int i = 0; i < raw.size(); i++) {
-      layers.add(layer(raw.get(i), m.pathOf("layers") + "[" + i + "]"));
+      LayerSpec l = layer(raw.get(i), m.pathOf("layers") + "[" + i + "]", List.of());
+      if (!version2 && VERSION_2_TYPES.contains(l.type())) {
+        throw CaseFormatException.at(
+            Members.child(m.pathOf("layers") + "[" + i + "]", "type"),
+            "\"" + l.type() + "\" needs \"format\": \"" + CaseFile.FORMAT_GRAPH + "\"");
+      }
+      layers.add(l);
     }
     String lossName = m.string("loss");
     LossKind loss = labelled(m.path(), () -> LossKind.parse(lossName));
     return labelled(m.path(), () -> new ModelSpec(input, layers, loss));
   }
 
-  private static LayerSpec layer(Object v, String path) {
+  private static final List<String> NODE_FIELDS = List.of("name", "inputs");
+
+  private static ModelSpec.Node node(Object v, String path) {
+    Map<String, Object> raw = Members.asObject(v, path, "a node");
+    String namePath = Members.child(path, "name");
+    if (!raw.containsKey("name")) {
+      throw CaseFormatException.at(namePath, "missing required field");
+    }
+    String name = Members.asString(raw.get("name"), namePath);
+    LayerSpec op = layer(v, path, NODE_FIELDS);
+    List<String> inputs = new ArrayList<>();
+    if (raw.containsKey("inputs")) {
+      String ip = Members.child(path, "inputs");
+      List<Object> a = Members.asArray(raw.get("inputs"), ip);
+      if (a.isEmpty()) {
+        throw CaseFormatException.at(ip, "must name at least one input (or be left out)");
+      }
+      for (int k = 0; k < a.size(); k++) {
+        inputs.add(Members.asString(a.get(k), ip + "[" + k + "]"));
+      }
+    }
+    return labelled(path, () -> new ModelSpec.Node(name, op, inputs));
+  }
+
+  private static LayerSpec layer(Object v, String path, List<String> extraFields) {
     Map<String, Object> raw = Members.asObject(v, path, "a layer");
     String typePath = Members.child(path, "type");
     if (!raw.containsKey("type")) {
@@ -381,7 +474,13 @@ public final class CaseJson {
           typePath,
           "unknown layer type \"" + type + "\"; known: " + String.join(", ", LAYER_TYPES.keySet()));
     }
-    Members l = Members.of(v, path, "a " + type + " layer", t.fields());
+    List<String> fields = t.fields();
+    if (!extraFields.isEmpty()) {
+      fields = new ArrayList<>(extraFields);
+      fields.addAll(t.fields());
+    }
+    Members l =
+        Members.of(v, path, "a " + type + (extraFields.isEmpty() ? " layer" : " node"), fields);
     return labelled(path, () -> t.read().apply(l));
   }
 
@@ -441,6 +540,11 @@ public final class CaseJson {
                 return new LayerSpec.Pool2d(k, kernel[0], kernel[1], stride[0], stride[1]);
               }));
     }
+    // Since sgdph-case/2 (listed last so that the older types keep their order in messages):
+    m.put(
+        "global_avgpool2d", new LayerType(List.of("type"), l -> new LayerSpec.GlobalAvgPool()));
+    m.put("identity", new LayerType(List.of("type"), l -> new LayerSpec.Identity()));
+    m.put("add", new LayerType(List.of("type"), l -> new LayerSpec.Add()));
     return Collections.unmodifiableMap(m);
   }
 
@@ -731,7 +835,7 @@ public final class CaseJson {
     }
 
     Map<String, Object> root = new LinkedHashMap<>();
-    root.put("format", CaseFile.FORMAT);
+    root.put("format", needsVersion2(c.model()) ? CaseFile.FORMAT_GRAPH : CaseFile.FORMAT);
     root.put("dtype", c.dtype().jsonName());
     root.put("model", modelTree(c.model()));
     root.put("parameters", entriesTree(c.parameters()));
@@ -788,16 +892,26 @@ public final class CaseJson {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("input_shape", m.inputShape());
     List<Object> layers = new ArrayList<>();
-    for (LayerSpec l : m.layers()) {
-      layers.add(layerTree(l));
+    if (m.isSequential()) {
+      for (LayerSpec l : m.layers()) {
+        layers.add(layerTree(l, null));
+      }
+      out.put("layers", layers);
+    } else {
+      for (ModelSpec.Node n : m.nodes()) {
+        layers.add(layerTree(n.op(), n));
+      }
+      out.put("nodes", layers);
     }
-    out.put("layers", layers);
     out.put("loss", m.loss().jsonName());
     return out;
   }
 
-  private static Map<String, Object> layerTree(LayerSpec l) {
+  private static Map<String, Object> layerTree(LayerSpec l, ModelSpec.Node node) {
     Map<String, Object> o = new LinkedHashMap<>();
+    if (node != null) {
+      o.put("name", node.name());
+    }
     o.put("type", l.type());
     if (l instanceof LayerSpec.Dense d) {
       o.put("in", d.in());
@@ -819,7 +933,10 @@ public final class CaseJson {
       o.put("kernel", pairTree(p.kernelH(), p.kernelW()));
       o.put("stride", pairTree(p.strideH(), p.strideW()));
     }
-    // Activation and Flatten have only their type.
+    // Activation, Flatten, GlobalAvgPool, Identity and Add have only their type.
+    if (node != null) {
+      o.put("inputs", node.inputs());
+    }
     return o;
   }
 

@@ -155,8 +155,9 @@ public record Float32Tolerance(
    * of a model on a batch: a dense layer's {@code in} (forward) and {@code out} (backward)
    * and the batch (its weight gradient); a convolution's {@code in·kh·kw}, {@code out·kh·kw} and
    * {@code batch·H_out·W_out}; a train-mode batch norm's {@code batch·H·W} (statistics); an
-   * average pool's window; the loss's mean over {@code batch} (times the outputs for MSE and
-   * binary cross-entropy) and softmax's normalising sum over the outputs.
+   * average pool's window (a global one's {@code H·W}); an add's inputs; the loss's mean over
+   * {@code batch} (times the outputs for MSE and binary cross-entropy) and softmax's normalising
+   * sum over the outputs.
    *
    * @param spec the model
    * @param batchSize the number of samples in the batch, &gt;= 1
@@ -167,7 +168,7 @@ public record Float32Tolerance(
     for (int i = 0; i < spec.layers().size(); i++) {
       LayerSpec l = spec.layers().get(i);
       int[] in = spec.shapeBefore(i);
-      int[] out = spec.shapeBefore(i + 1);
+      int[] out = spec.outputShapeOf(i);
       long spatialIn = in.length == 3 ? (long) in[1] * in[2] : 1;
       long spatialOut = out.length == 3 ? (long) out[1] * out[2] : 1;
       if (l instanceof LayerSpec.Dense d) {
@@ -180,6 +181,10 @@ public record Float32Tolerance(
         n = Math.max(n, batchSize * spatialIn);
       } else if (l instanceof LayerSpec.Pool2d p && p.kind() == LayerSpec.PoolKind.AVG) {
         n = Math.max(n, (long) p.kernelH() * p.kernelW());
+      } else if (l instanceof LayerSpec.GlobalAvgPool) {
+        n = Math.max(n, spatialIn);
+      } else if (l instanceof LayerSpec.Add) {
+        n = Math.max(n, spec.inputsOf(i).length);
       }
     }
     int k = spec.outputShape()[0];

@@ -44,7 +44,7 @@ public final class DefaultInitializer {
       LayerSpec layer = spec.layers().get(e.layerIndex());
       int[] shape = e.shape();
       double[] v = new double[Shapes.size(shape)];
-      String role = e.name().substring(e.name().indexOf('.') + 1);
+      String role = e.role();
       if (layer instanceof LayerSpec.BatchNorm) {
         Arrays.fill(v, role.equals("weight") || role.equals("running_var") ? 1.0 : 0.0);
       } else {

@@ -4,9 +4,12 @@ import java.util.Locale;
 import java.util.Objects;
 
 /**
- * One layer of the neutral model spec (CASES.md). Conventions are PyTorch's: dense weight
+ * One operation of the neutral model spec (CASES.md): a layer of a sequential model, or the op
+ * of a node of a graph model ({@link ModelSpec.Node}). Conventions are PyTorch's: dense weight
  * {@code [out, in]} with {@code y = x Wᵀ + b}; conv weight {@code [out, in, kh, kw]} on NCHW
- * data; batch norm with biased variance for normalisation.
+ * data; batch norm with biased variance for normalisation. Every op takes one input except
+ * {@link Add}, the element-wise sum of two or more (the merge of a residual block: He, Zhang,
+ * Ren, Sun, "Deep residual learning for image recognition", CVPR 2016, eq. 1 and 2).
  */
 public sealed interface LayerSpec
     permits LayerSpec.Dense,
@@ -14,7 +17,10 @@ public sealed interface LayerSpec
         LayerSpec.BatchNorm,
         LayerSpec.Activation,
         LayerSpec.Flatten,
-        LayerSpec.Pool2d {
+        LayerSpec.Pool2d,
+        LayerSpec.GlobalAvgPool,
+        LayerSpec.Identity,
+        LayerSpec.Add {
 
   /**
    * The case-file {@code type} of this layer.
@@ -32,6 +38,23 @@ public sealed interface LayerSpec
    * @throws IllegalArgumentException naming {@code where} if the input does not fit the layer
    */
   int[] outputShape(int[] input, String where);
+
+  /**
+   * The per-sample output shape for the per-sample shapes of the op's inputs, in order.
+   *
+   * @param inputs the per-sample shapes of the inputs; every op but {@link Add} takes exactly one
+   * @param where the position of the op named in messages, e.g. {@code nodes[2] (b1.add)}
+   * @return a new array: the per-sample output shape
+   * @throws IllegalArgumentException naming {@code where} if the number or the shapes of the
+   *     inputs do not fit the op
+   */
+  default int[] outputShape(java.util.List<int[]> inputs, String where) {
+    if (inputs.size() != 1) {
+      throw new IllegalArgumentException(
+          where + ": " + type() + " takes one input but has " + inputs.size());
+    }
+    return outputShape(inputs.get(0), where);
+  }
 
   private static void requirePositive(int v, String field) {
     if (v <= 0) {
@@ -329,6 +352,89 @@ public sealed interface LayerSpec
       return new int[] {
         input[0], (input[1] - kernelH) / strideH + 1, (input[2] - kernelW) / strideW + 1
       };
+    }
+  }
+
+  /**
+   * Global average pooling: {@code [C, H, W] → [C]}, each channel's mean over its {@code H·W}
+   * positions (PyTorch's {@code AdaptiveAvgPool2d(1)} followed by {@code flatten}, the head of a
+   * ResNet, He et al. 2016, §3.4).
+   */
+  record GlobalAvgPool() implements LayerSpec {
+    @Override
+    public String type() {
+      return "global_avgpool2d";
+    }
+
+    @Override
+    public int[] outputShape(int[] input, String where) {
+      if (input.length != 3) {
+        throw new IllegalArgumentException(
+            where + ": global_avgpool2d expects input [C, H, W] but gets "
+                + java.util.Arrays.toString(input));
+      }
+      return new int[] {input[0]};
+    }
+  }
+
+  /**
+   * The identity ({@code nn.Identity}): a named pass-through, e.g. the identity shortcut of a
+   * residual block written as a node of its own.
+   */
+  record Identity() implements LayerSpec {
+    @Override
+    public String type() {
+      return "identity";
+    }
+
+    @Override
+    public int[] outputShape(int[] input, String where) {
+      return input.clone();
+    }
+  }
+
+  /**
+   * The element-wise sum of two or more inputs of equal shape: the merge {@code y = F(x) + x}
+   * (identity shortcut) or {@code y = F(x) + W_s x} (projection shortcut) of a residual block
+   * (He et al. 2016, eq. 1 and 2). It has no parameters; the same tensor may be an input of
+   * several nodes (fan-out), and twice of one add ({@code x + x}).
+   */
+  record Add() implements LayerSpec {
+    @Override
+    public String type() {
+      return "add";
+    }
+
+    /**
+     * Always throws: an add needs at least two inputs, so it appears only in graph models.
+     *
+     * @param input the shape of a single input
+     * @param where the position of the op named in the message
+     * @return never
+     * @throws IllegalArgumentException always, naming {@code where}
+     */
+    @Override
+    public int[] outputShape(int[] input, String where) {
+      throw new IllegalArgumentException(
+          where + ": add needs at least two inputs (write the model as a graph of nodes)");
+    }
+
+    @Override
+    public int[] outputShape(java.util.List<int[]> inputs, String where) {
+      if (inputs.size() < 2) {
+        throw new IllegalArgumentException(
+            where + ": add needs at least two inputs but has " + inputs.size());
+      }
+      int[] first = inputs.get(0);
+      for (int i = 1; i < inputs.size(); i++) {
+        if (!java.util.Arrays.equals(first, inputs.get(i))) {
+          throw new IllegalArgumentException(
+              where + ": add needs inputs of one shape but input 0 is "
+                  + java.util.Arrays.toString(first) + " and input " + i + " is "
+                  + java.util.Arrays.toString(inputs.get(i)));
+        }
+      }
+      return first.clone();
     }
   }
 }

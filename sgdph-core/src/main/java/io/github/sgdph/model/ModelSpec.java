@@ -10,21 +10,85 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The neutral, framework-independent description of a sequential network and its loss
- * ({@code model} in a case file, CASES.md): every backend builds the same function from it.
+ * The neutral, framework-independent description of a network and its loss ({@code model} in a
+ * case file, CASES.md): every backend builds the same function from it.
  *
- * <p>Construction validates the whole chain of shapes, so a spec that exists is buildable.
- * Parameter entries follow PyTorch's naming and order: {@code "<layer index>.weight"} before
- * {@code ".bias"}, layer by layer, and for an eval-mode batch norm the non-trainable
+ * <p>A network is a directed acyclic graph of named {@linkplain Node nodes}, each an op
+ * ({@link LayerSpec}) applied to the outputs of earlier nodes or to the network's input
+ * ({@value #INPUT}); the last node is the output. A <em>sequential</em> model is the special
+ * case built by {@link #ModelSpec(int[], List, LossKind)}: node {@code i} is named
+ * {@code "i"} and takes the output of node {@code i − 1} (the input for node 0), exactly the
+ * layer list of earlier versions. Residual networks (He, Zhang, Ren, Sun, CVPR 2016) are graphs
+ * with {@link LayerSpec.Add} merges, built by {@link #graph(int[], List, LossKind)}.
+ *
+ * <p>Construction validates the whole graph and its shapes, so a spec that exists is buildable.
+ * Parameter entries follow PyTorch's naming and order: {@code "<node name>.weight"} before
+ * {@code ".bias"}, node by node, and for an eval-mode batch norm the non-trainable
  * {@code running_mean} and {@code running_var} after them.
  */
 public final class ModelSpec {
+  /** The name by which a node refers to the network's input. */
+  public static final String INPUT = "input";
+
+  private static final java.util.regex.Pattern NODE_NAME =
+      java.util.regex.Pattern.compile("[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)*");
+
   private final int[] inputShape;
+  private final List<Node> nodes;
   private final List<LayerSpec> layers;
   private final LossKind loss;
-  private final List<int[]> shapes; // shapes.get(i) = input of layer i; last = output
+  private final boolean sequential;
+  private final List<int[]> outputShapes; // outputShapes.get(i) = output of node i
+  private final int[][] inputIndices; // -1 = the network input
   private final List<Entry> entries;
   private final List<Entry> runningStatistics;
+
+  /**
+   * One node of a graph model: an op applied to the outputs of earlier nodes (or of the
+   * network's input, {@value ModelSpec#INPUT}). Its output is the sum of nothing: an op with
+   * several inputs is an {@link LayerSpec.Add}.
+   *
+   * @param name the node's name, unique in the model: letters, digits and {@code _} in parts
+   *     joined by dots (PyTorch module paths such as {@code layer1.0.conv1}); its parameter
+   *     entries are {@code <name>.weight} and {@code <name>.bias}
+   * @param op the operation
+   * @param inputs the names of the nodes (or {@value ModelSpec#INPUT}) whose outputs the op
+   *     takes, in order; empty means the previous node's output (the input for the first node)
+   */
+  public record Node(String name, LayerSpec op, List<String> inputs) {
+    /**
+     * Validates the name and copies the inputs.
+     *
+     * @param name the node's name
+     * @param op the operation
+     * @param inputs the names of its inputs; empty for the previous node
+     * @throws IllegalArgumentException naming {@code name} if it is not a valid node name
+     * @throws NullPointerException naming the null component
+     */
+    public Node {
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(op, "op");
+      Objects.requireNonNull(inputs, "inputs");
+      if (!NODE_NAME.matcher(name).matches() || name.equals(INPUT)) {
+        throw new IllegalArgumentException(
+            "name: '" + name + "' is not a node name (letters, digits and _ in parts joined by"
+                + " dots, not '" + INPUT + "')");
+      }
+      inputs = List.copyOf(inputs);
+    }
+
+    /**
+     * A node taking the named inputs.
+     *
+     * @param name the node's name
+     * @param op the operation
+     * @param inputs the names of its inputs; none for the previous node
+     * @return the node
+     */
+    public static Node of(String name, LayerSpec op, String... inputs) {
+      return new Node(name, op, List.of(inputs));
+    }
+  }
 
   /**
    * The expected shape and role of one parameter entry.
@@ -32,7 +96,8 @@ public final class ModelSpec {
    * @param name the entry's PyTorch-style name, e.g. {@code 0.weight} or {@code 1.running_mean}
    * @param shape the tensor's dimensions
    * @param trainable whether the entry is a trainable parameter (running statistics are not)
-   * @param layerIndex the index in {@link ModelSpec#layers()} of the layer the entry belongs to
+   * @param layerIndex the index in {@link ModelSpec#nodes()} (and {@link ModelSpec#layers()}) of
+   *     the node the entry belongs to
    */
   public record Entry(String name, int[] shape, boolean trainable, int layerIndex) {
     /**
@@ -41,10 +106,19 @@ public final class ModelSpec {
      * @param name the entry's PyTorch-style name, e.g. {@code 0.weight} or {@code 1.running_mean}
      * @param shape the tensor's dimensions; copied
      * @param trainable whether the entry is a trainable parameter (running statistics are not)
-     * @param layerIndex the index in {@link ModelSpec#layers()} of the layer the entry belongs to
+     * @param layerIndex the index in {@link ModelSpec#nodes()} of the node the entry belongs to
      */
     public Entry {
       shape = shape.clone();
+    }
+
+    /**
+     * The entry's role in its node: the part of the name after the node's name.
+     *
+     * @return {@code weight}, {@code bias}, {@code running_mean} or {@code running_var}
+     */
+    public String role() {
+      return name.substring(name.lastIndexOf('.') + 1);
     }
 
     /**
@@ -73,7 +147,8 @@ public final class ModelSpec {
   }
 
   /**
-   * Validates and creates a model spec.
+   * Validates and creates a sequential model spec: node {@code i} is named {@code "i"} and takes
+   * the previous node's output.
    *
    * @param inputShape the per-sample input shape ({@code [features]} or {@code [C, H, W]})
    * @param layers the layers in order, at least one; copied
@@ -82,8 +157,42 @@ public final class ModelSpec {
    *     fit, or a loss that does not fit the output
    */
   public ModelSpec(int[] inputShape, List<LayerSpec> layers, LossKind loss) {
-    Objects.requireNonNull(inputShape, "input_shape");
+    this(inputShape, sequentialNodes(layers), loss, "layers");
+  }
+
+  /**
+   * Validates and creates a graph model spec.
+   *
+   * @param inputShape the per-sample input shape ({@code [features]} or {@code [C, H, W]})
+   * @param nodes the nodes in a topological order (every input an earlier node or {@value
+   *     #INPUT}), at least one; the last is the output, and every other node's output must be
+   *     used; copied
+   * @param loss the loss applied to the output
+   * @return the spec; {@link #isSequential()} when the nodes are those of a sequential model
+   * @throws IllegalArgumentException naming the node ({@code nodes[i] (name)}) that is invalid:
+   *     a duplicate name, an input that is not an earlier node, inputs that do not fit its op, an
+   *     unused output; or a loss that does not fit the output
+   */
+  public static ModelSpec graph(int[] inputShape, List<Node> nodes, LossKind loss) {
+    return new ModelSpec(inputShape, nodes, loss, "nodes");
+  }
+
+  private static List<Node> sequentialNodes(List<LayerSpec> layers) {
     Objects.requireNonNull(layers, "layers");
+    List<Node> out = new ArrayList<>(layers.size());
+    for (int i = 0; i < layers.size(); i++) {
+      out.add(
+          new Node(
+              Integer.toString(i),
+              Objects.requireNonNull(layers.get(i), "layers[" + i + "]"),
+              List.of(i == 0 ? INPUT : Integer.toString(i - 1))));
+    }
+    return out;
+  }
+
+  private ModelSpec(int[] inputShape, List<Node> nodeList, LossKind loss, String field) {
+    Objects.requireNonNull(inputShape, "input_shape");
+    Objects.requireNonNull(nodeList, field);
     Objects.requireNonNull(loss, "loss");
     if (inputShape.length == 0) {
       throw new IllegalArgumentException("input_shape: must have at least one dimension");
@@ -94,58 +203,116 @@ public final class ModelSpec {
             "input_shape: dimensions must be positive but was " + Arrays.toString(inputShape));
       }
     }
-    if (layers.isEmpty()) {
-      throw new IllegalArgumentException("layers: a model needs at least one layer");
+    if (nodeList.isEmpty()) {
+      throw new IllegalArgumentException(field + ": a model needs at least one layer");
     }
     this.inputShape = inputShape.clone();
-    this.layers = List.copyOf(layers);
     this.loss = loss;
-    List<int[]> s = new ArrayList<>();
-    int[] cur = this.inputShape;
-    s.add(cur);
+    int count = nodeList.size();
+    java.util.Map<String, Integer> index = new java.util.HashMap<>();
+    List<Node> resolved = new ArrayList<>(count);
+    List<int[]> outs = new ArrayList<>(count);
+    this.inputIndices = new int[count][];
+    boolean[] used = new boolean[count];
     List<Entry> e = new ArrayList<>();
-    for (int i = 0; i < this.layers.size(); i++) {
-      LayerSpec l = Objects.requireNonNull(this.layers.get(i), "layers[" + i + "]");
-      cur = l.outputShape(cur, "layers[" + i + "]");
-      s.add(cur);
-      addEntries(i, l, e);
+    for (int i = 0; i < count; i++) {
+      Node raw = Objects.requireNonNull(nodeList.get(i), field + "[" + i + "]");
+      String where =
+          field.equals("layers") ? "layers[" + i + "]" : "nodes[" + i + "] (" + raw.name() + ")";
+      if (index.containsKey(raw.name())) {
+        throw new IllegalArgumentException(
+            where + ": the name is already that of nodes[" + index.get(raw.name()) + "]");
+      }
+      List<String> in = raw.inputs();
+      if (in.isEmpty()) {
+        in = List.of(i == 0 ? INPUT : resolved.get(i - 1).name());
+      }
+      int[] idx = new int[in.size()];
+      List<int[]> inShapes = new ArrayList<>(in.size());
+      for (int k = 0; k < idx.length; k++) {
+        String name = in.get(k);
+        if (name.equals(INPUT)) {
+          idx[k] = -1;
+          inShapes.add(this.inputShape);
+          continue;
+        }
+        Integer j = index.get(name);
+        if (j == null) {
+          boolean later = nodeList.stream().anyMatch(n -> n != null && n.name().equals(name));
+          throw new IllegalArgumentException(
+              where + ": input '" + name + "' is "
+                  + (later || name.equals(raw.name())
+                      ? "not an earlier node (list the nodes in a topological order; no cycles)"
+                      : "not a node of the model (nor '" + INPUT + "')"));
+        }
+        idx[k] = j;
+        used[j] = true;
+        inShapes.add(outs.get(j));
+      }
+      outs.add(raw.op().outputShape(inShapes, where));
+      inputIndices[i] = idx;
+      index.put(raw.name(), i);
+      Node node = new Node(raw.name(), raw.op(), in);
+      resolved.add(node);
+      addEntries(i, node, e);
     }
+    for (int i = 0; i + 1 < count; i++) {
+      if (!used[i]) {
+        throw new IllegalArgumentException(
+            "nodes[" + i + "] (" + resolved.get(i).name() + "): its output is never used (the"
+                + " last node, '" + resolved.get(count - 1).name() + "', is the model's output)");
+      }
+    }
+    int[] cur = outs.get(count - 1);
     if (cur.length != 1) {
       throw new IllegalArgumentException(
-          "layers: the network output must be 1-D per sample but is " + Arrays.toString(cur)
+          field + ": the network output must be 1-D per sample but is " + Arrays.toString(cur)
               + " (add a flatten layer)");
     }
-    this.shapes = Collections.unmodifiableList(s);
+    this.nodes = List.copyOf(resolved);
+    this.layers = nodes.stream().map(Node::op).toList();
+    boolean seq = true;
+    for (int i = 0; i < count && seq; i++) {
+      seq =
+          nodes.get(i).name().equals(Integer.toString(i))
+              && inputIndices[i].length == 1
+              && inputIndices[i][0] == i - 1;
+    }
+    this.sequential = seq;
+    this.outputShapes = Collections.unmodifiableList(outs);
     this.entries = List.copyOf(e);
     List<Entry> r = new ArrayList<>();
-    for (int i = 0; i < layers.size(); i++) {
+    for (int i = 0; i < count; i++) {
       if (layers.get(i) instanceof LayerSpec.BatchNorm b && b.mode() == LayerSpec.Mode.TRAIN) {
-        r.add(new Entry(i + ".running_mean", new int[] {b.features()}, false, i));
-        r.add(new Entry(i + ".running_var", new int[] {b.features()}, false, i));
+        String n = nodes.get(i).name();
+        r.add(new Entry(n + ".running_mean", new int[] {b.features()}, false, i));
+        r.add(new Entry(n + ".running_var", new int[] {b.features()}, false, i));
       }
     }
     this.runningStatistics = List.copyOf(r);
   }
 
-  private static void addEntries(int i, LayerSpec l, List<Entry> e) {
+  private static void addEntries(int i, Node node, List<Entry> e) {
+    LayerSpec l = node.op();
+    String n = node.name();
     if (l instanceof LayerSpec.Dense d) {
-      e.add(new Entry(i + ".weight", new int[] {d.out(), d.in()}, true, i));
+      e.add(new Entry(n + ".weight", new int[] {d.out(), d.in()}, true, i));
       if (d.bias()) {
-        e.add(new Entry(i + ".bias", new int[] {d.out()}, true, i));
+        e.add(new Entry(n + ".bias", new int[] {d.out()}, true, i));
       }
     } else if (l instanceof LayerSpec.Conv2d c) {
       e.add(
           new Entry(
-              i + ".weight", new int[] {c.out(), c.in(), c.kernelH(), c.kernelW()}, true, i));
+              n + ".weight", new int[] {c.out(), c.in(), c.kernelH(), c.kernelW()}, true, i));
       if (c.bias()) {
-        e.add(new Entry(i + ".bias", new int[] {c.out()}, true, i));
+        e.add(new Entry(n + ".bias", new int[] {c.out()}, true, i));
       }
     } else if (l instanceof LayerSpec.BatchNorm b) {
-      e.add(new Entry(i + ".weight", new int[] {b.features()}, true, i));
-      e.add(new Entry(i + ".bias", new int[] {b.features()}, true, i));
+      e.add(new Entry(n + ".weight", new int[] {b.features()}, true, i));
+      e.add(new Entry(n + ".bias", new int[] {b.features()}, true, i));
       if (b.mode() == LayerSpec.Mode.EVAL) {
-        e.add(new Entry(i + ".running_mean", new int[] {b.features()}, false, i));
-        e.add(new Entry(i + ".running_var", new int[] {b.features()}, false, i));
+        e.add(new Entry(n + ".running_mean", new int[] {b.features()}, false, i));
+        e.add(new Entry(n + ".running_var", new int[] {b.features()}, false, i));
       }
     }
   }
@@ -160,12 +327,74 @@ public final class ModelSpec {
   }
 
   /**
-   * The layers, in order.
+   * The op of every node, in node order: the layers of a sequential model. For a graph model
+   * {@code layers().get(i)} is the op of {@code nodes().get(i)}, whose inputs are given by
+   * {@link #inputsOf(int)}; a backend that builds a chain from this list must check {@link
+   * #isSequential()} first.
    *
-   * @return an unmodifiable list of at least one layer
+   * @return an unmodifiable list of at least one op
    */
   public List<LayerSpec> layers() {
     return layers;
+  }
+
+  /**
+   * The nodes, in their topological order (the case file's); the last is the output. A
+   * sequential model's nodes are named {@code "0"}, {@code "1"}, ... and each takes the previous
+   * one's output.
+   *
+   * @return an unmodifiable list of at least one node, every input listed explicitly
+   */
+  public List<Node> nodes() {
+    return nodes;
+  }
+
+  /**
+   * Whether the model is a chain: node {@code i} named {@code "i"} taking node {@code i − 1}'s
+   * output (or the input, for node 0). Such a spec is written as a {@code sgdph-case/1} layer
+   * list.
+   *
+   * @return true for a sequential model
+   */
+  public boolean isSequential() {
+    return sequential;
+  }
+
+  /**
+   * The indices of node {@code i}'s inputs, in order; {@code -1} stands for the network's input.
+   *
+   * @param i a node index
+   * @return a new array, each entry smaller than {@code i}
+   * @throws IndexOutOfBoundsException if {@code i} is out of range
+   */
+  public int[] inputsOf(int i) {
+    return inputIndices[i].clone();
+  }
+
+  /**
+   * The per-sample output shape of node {@code i}.
+   *
+   * @param i a node index
+   * @return a new array
+   * @throws IndexOutOfBoundsException if {@code i} is out of range
+   */
+  public int[] outputShapeOf(int i) {
+    return outputShapes.get(i).clone();
+  }
+
+  /**
+   * The index of the node of a name.
+   *
+   * @param name a node's name
+   * @return its index in {@link #nodes()}, or -1 if there is no such node
+   */
+  public int indexOf(String name) {
+    for (int i = 0; i < nodes.size(); i++) {
+      if (nodes.get(i).name().equals(name)) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   /**
@@ -178,14 +407,20 @@ public final class ModelSpec {
   }
 
   /**
-   * The per-sample input shape of layer {@code i}; {@code i == layers().size()} gives the output.
+   * The per-sample input shape of node {@code i} (of its first input; an add's inputs all have
+   * this shape); {@code i == layers().size()} gives the output. For a sequential model this is
+   * the shape between layers {@code i − 1} and {@code i}.
    *
-   * @param i a layer index, from 0 to {@code layers().size()} inclusive
-   * @return a new array: the shape of the samples entering layer {@code i}
+   * @param i a node index, from 0 to {@code layers().size()} inclusive
+   * @return a new array: the shape of the samples entering node {@code i}
    * @throws IndexOutOfBoundsException if {@code i} is out of range
    */
   public int[] shapeBefore(int i) {
-    return shapes.get(i).clone();
+    if (i == nodes.size()) {
+      return outputShape();
+    }
+    int j = inputIndices[i][0];
+    return (j < 0 ? inputShape : outputShapes.get(j)).clone();
   }
 
   /**
@@ -194,7 +429,7 @@ public final class ModelSpec {
    * @return a new one-element array: the number of outputs per sample
    */
   public int[] outputShape() {
-    return shapes.get(shapes.size() - 1).clone();
+    return outputShapes.get(outputShapes.size() - 1).clone();
   }
 
   /**
@@ -229,7 +464,7 @@ public final class ModelSpec {
    * not case-file parameters (an eval-mode batch norm's running statistics are
    * {@linkplain #entries() entries} instead, fixed while training).
    *
-   * @return an unmodifiable list, in layer order, mean before variance; empty without
+   * @return an unmodifiable list, in node order, mean before variance; empty without
    *     train-mode batch norm
    */
   public List<Entry> runningStatistics() {
@@ -246,7 +481,7 @@ public final class ModelSpec {
     List<NamedArray> out = new ArrayList<>(runningStatistics.size());
     for (Entry e : runningStatistics) {
       double[] v = new double[Shapes.size(e.shape())];
-      if (e.name().endsWith(".running_var")) {
+      if (e.role().equals("running_var")) {
         Arrays.fill(v, 1.0);
       }
       out.add(new NamedArray(e.name(), e.shape(), v, false));
@@ -321,20 +556,26 @@ public final class ModelSpec {
   public boolean equals(Object o) {
     return o instanceof ModelSpec m
         && Arrays.equals(inputShape, m.inputShape)
-        && layers.equals(m.layers)
+        && nodes.equals(m.nodes)
         && loss == m.loss;
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(Arrays.hashCode(inputShape), layers, loss);
+    return Objects.hash(Arrays.hashCode(inputShape), nodes, loss);
   }
 
   @Override
   public String toString() {
     StringBuilder sb = new StringBuilder("ModelSpec" + Arrays.toString(inputShape));
-    for (LayerSpec l : layers) {
-      sb.append(" -> ").append(l);
+    if (sequential) {
+      for (LayerSpec l : layers) {
+        sb.append(" -> ").append(l);
+      }
+    } else {
+      for (Node n : nodes) {
+        sb.append(" | ").append(n.name()).append(" = ").append(n.op()).append(n.inputs());
+      }
     }
     return sb.append(" | ").append(loss.jsonName()).toString();
   }

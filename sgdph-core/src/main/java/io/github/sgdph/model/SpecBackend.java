@@ -28,6 +28,18 @@ public interface SpecBackend {
   Set<DType> supportedDTypes();
 
   /**
+   * Whether {@link #build} takes graph models ({@link ModelSpec#isSequential()} false: residual
+   * networks and other DAGs of {@link ModelSpec.Node}s). A backend without them throws {@link
+   * UnsupportedOperationException} for such a spec, and the conformance kit skips its graph
+   * cases, saying so.
+   *
+   * @return false unless the backend overrides it
+   */
+  default boolean supportsGraphModels() {
+    return false;
+  }
+
+  /**
    * Builds the model with these initial parameters (every entry of {@link ModelSpec#entries()},
    * PyTorch layout).
    *
@@ -38,6 +50,8 @@ public interface SpecBackend {
    * @return a new model; the caller closes it
    * @throws IllegalArgumentException naming the entry if the parameters do not match the spec,
    *     or if the dtype is not supported
+   * @throws UnsupportedOperationException for a graph model if the backend does not {@linkplain
+   *     #supportsGraphModels() support them}
    */
   SpecModel build(ModelSpec spec, List<NamedArray> parameters, DType dtype);
 
