@@ -148,13 +148,15 @@ public final class SparkDataset implements AutoCloseable {
     for (ShardInfo i : infos) {
       total += i.size;
     }
+    for (int p = 0; p < infos.size(); p++) {
+      if (infos.get(p).problem != null) {
+        throw new SparkDatasetException(SparkDatasetException.Kind.SHAPE_MISMATCH, p,
+            "partition " + p + ": " + infos.get(p).problem);
+      }
+    }
     tooFew(total, infos.size());
     for (int p = 0; p < infos.size(); p++) {
       ShardInfo i = infos.get(p);
-      if (i.problem != null) {
-        throw new SparkDatasetException(SparkDatasetException.Kind.SHAPE_MISMATCH, p,
-            "partition " + p + ": " + i.problem);
-      }
       if (i.size == 0) {
         throw new SparkDatasetException(SparkDatasetException.Kind.EMPTY_PARTITION, p,
             "partition " + p + ": holds no sample; every partition needs at least one ("
