@@ -18,7 +18,10 @@ public final class SparkDatasetException extends IllegalArgumentException {
     TOO_FEW_SAMPLES
   }
 
+  /** What is wrong. */
   private final Kind kind;
+
+  /** The offending partition, or -1. */
   private final int partition;
 
   /**
