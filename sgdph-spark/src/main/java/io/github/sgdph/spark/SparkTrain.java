@@ -46,6 +46,13 @@ public final class SparkTrain {
    * @param args the options above
    */
   public static void main(String[] args) {
+    // quiet by default: unless Log4j 2 (Spark's logging) is configured, or --verbose, only
+    // warnings (spark-submit configures logging before this runs: conf/log4j2.properties)
+    if (!java.util.Arrays.asList(args).contains("--verbose")
+        && System.getProperty("log4j2.configurationFile") == null) {
+      System.setProperty("log4j2.configurationFile",
+          "classpath:io/github/sgdph/spark/log4j2-quiet.properties");
+    }
     int code = run(args, null, System.out, System.err);
     if (code != 0) {
       System.exit(code);
