@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Objects;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,6 +35,8 @@ public final class SparkDataset implements AutoCloseable {
   private final int size;
   private final int[] sampleShape;
   private final int[] labelShape;
+  /** The partitions' broadcasts of {@link #distribute}, destroyed on close. */
+  private final List<Broadcast<Shard>> sources = new ArrayList<>();
   private boolean closed;
 
   private SparkDataset(JavaSparkContext sc, JavaRDD<Shard> shards, List<ShardInfo> infos) {
@@ -54,8 +57,8 @@ public final class SparkDataset implements AutoCloseable {
 
   /**
    * Spreads a dataset held by the driver over {@code partitions} partitions of contiguous samples
-   * (the first {@code size % partitions} partitions get one sample more), shipped once and cached
-   * on the executors.
+   * (the first {@code size % partitions} partitions get one sample more): one broadcast per
+   * partition, read once by the executor that computes it and cached there.
    *
    * @param sc the Spark context
    * @param data the samples, in global-index order
@@ -72,21 +75,35 @@ public final class SparkDataset implements AutoCloseable {
       throw new IllegalArgumentException("partitions: must be at least 1 but was " + partitions);
     }
     tooFew(data.size(), partitions);
-    List<Shard> list = new ArrayList<>(partitions);
+    // One broadcast per partition, and an RDD of partition indices that reads its own: a task
+    // then carries a handle, not the samples (a parallelize()d collection travels inside every
+    // task of every job, even when cached), each executor fetches only the partitions it
+    // computes, and a lost partition is read again from the broadcast.
+    List<Broadcast<Shard>> parts = new ArrayList<>(partitions);
+    List<Integer> ids = new ArrayList<>(partitions);
     int base = data.size() / partitions;
     int extra = data.size() % partitions;
     int from = 0;
-    for (int p = 0; p < partitions; p++) {
-      int n = base + (p < extra ? 1 : 0);
-      int[] idx = new int[n];
-      for (int i = 0; i < n; i++) {
-        idx[i] = from + i;
+    try {
+      for (int p = 0; p < partitions; p++) {
+        int n = base + (p < extra ? 1 : 0);
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) {
+          idx[i] = from + i;
+        }
+        parts.add(sc.broadcast(Shard.of(data.batch(idx))));
+        ids.add(p);
+        from += n;
       }
-      list.add(Shard.of(data.batch(idx)));
-      from += n;
+      // parallelize slices a list of P elements into P partitions of one element each
+      JavaRDD<Shard> rdd = sc.parallelize(ids, partitions).map(p -> parts.get(p).value());
+      SparkDataset d = validated(sc, rdd);
+      d.sources.addAll(parts);
+      return d;
+    } catch (RuntimeException e) {
+      parts.forEach(Broadcast::destroy);
+      throw e;
     }
-    // parallelize slices a list of P elements into P partitions of one element each
-    return validated(sc, sc.parallelize(list, partitions));
   }
 
   /**
@@ -294,6 +311,7 @@ public final class SparkDataset implements AutoCloseable {
     if (!closed) {
       closed = true;
       shards.unpersist(false);
+      sources.forEach(Broadcast::destroy);
     }
   }
 
