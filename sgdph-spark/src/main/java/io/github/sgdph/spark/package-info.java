@@ -1,0 +1,2 @@
+/** Data-parallel curvature on Apache Spark. */
+package io.github.sgdph.spark;

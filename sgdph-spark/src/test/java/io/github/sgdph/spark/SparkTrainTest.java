@@ -1,0 +1,53 @@
+package io.github.sgdph.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.github.sgdph.io.FashionMnist;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The entry point trains SGN on a Fashion-MNIST subset partitioned over local[2]. */
+class SparkTrainTest {
+  private static final Logger LOG = LoggerFactory.getLogger(SparkTrainTest.class);
+
+  @Test
+  void required_sparkTrainTrainsSgnOnFashionMnistPartitionedOverTwoWorkers() {
+    assumeTrue(Files.isRegularFile(FashionMnist.defaultDirectory()
+            .resolve("train-images-idx3-ubyte.gz")),
+        "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = SparkTrain.run(new String[] {
+        "--partitions", "2", "--model", "mlp", "--optimizer", "sgn",
+        "--hp", "max_cg_iters=3", "--hp", "trust_region=true", "--epochs", "2", "--batch", "500",
+        "--limit", "2000", "--test-limit", "1000"},
+        SparkTests.context(), new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+    String text = out.toString(StandardCharsets.UTF_8);
+    LOG.info("SparkTrain:\n{}{}", text, err.toString(StandardCharsets.UTF_8));
+    assertEquals(0, code);
+    Matcher m = Pattern.compile("epoch 2: .*test accuracy ([0-9.]+)").matcher(text);
+    assertTrue(m.find(), text);
+    assertTrue(Double.parseDouble(m.group(1)) > 0.6, text);
+  }
+
+  @Test
+  void required_badOptionsExitWithTwo() {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8);
+    assertEquals(2, SparkTrain.run(new String[] {"--partitions", "0"}, SparkTests.context(),
+        System.out, e));
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("--partitions: must be >= 1"));
+    assertEquals(2, SparkTrain.run(new String[] {"--nope", "1"}, SparkTests.context(),
+        System.out, e));
+  }
+}
