@@ -146,7 +146,8 @@ final class HessianAnalysis {
         .range(0, Math.min(c.analysisBatch(), train.size()));
     try (SpecModel m = backend.build(spec,
         DefaultInitializer.initialize(spec, new SplittableRandom(seed)), c.dtype())) {
-      points.add(analyse(c, m, lanczos, analysis, train, test, 0, Double.NaN, seed));
+      points.add(analyse(c, m, lanczos, analysis, Evaluation.of(m, train, 500), test, 0,
+          Double.NaN, seed));
       int[] epochs = {0};
       boolean[] fitted = {false};
       TrainingListener l = new TrainingListener() {
@@ -156,8 +157,7 @@ final class HessianAnalysis {
           Evaluation tr = Evaluation.of(m, train, 500);
           boolean done = tr.accuracy() >= c.targetAccuracy();
           if (done || epochs[0] % c.analysisEvery() == 0 || epochs[0] == c.maxEpochs()) {
-            Point p = analyse(c, m, lanczos, analysis, train, test, epochs[0], r.trainLoss(),
-                seed);
+            Point p = analyse(c, m, lanczos, analysis, tr, test, epochs[0], r.trainLoss(), seed);
             points.add(p);
             log.printf(Locale.ROOT, "random labels %.0f%% seed %d epoch %d: train acc %.4f,"
                     + " test acc %.4f, λ_max(H) %.4g, λ_max(M) %.4g, overlap %.3f%n",
@@ -225,9 +225,9 @@ final class HessianAnalysis {
     return Math.max(1, (int) Math.round(c.maxEpochs() * c.decayAt()));
   }
 
+  /** The analysis at the current parameters; {@code tr} is the training set's evaluation there. */
   private static Point analyse(Config c, SpecModel m, Lanczos lanczos, ArrayBatch analysis,
-      ArrayDataset train, ArrayDataset test, int epoch, double trainLoss, long seed) {
-    Evaluation tr = Evaluation.of(m, train, 500);
+      Evaluation tr, ArrayDataset test, int epoch, double trainLoss, long seed) {
     Evaluation te = Evaluation.of(m, test, 500);
     try (DatasetCurvature dc = DatasetCurvature.of(m, List.of(analysis))) {
       EigenspaceAlignment a = EigenspaceAlignment.compute(dc.hessian(), dc.gradientMoment(),
