@@ -384,20 +384,35 @@ public final class DatasetCurvature implements AutoCloseable {
 
   /** {@code g} over this model's root layout object (a backend may use an equal copy). */
   private ParameterVector onRoot(ParameterVector g) {
-    if (g.layout() == layout) {
+    return onRoot(g, layout, "sampleGradients");
+  }
+
+  /**
+   * {@code g} over the layout object {@code root} itself: {@code g} when it already is, else a
+   * copy over {@code root} ({@code g} closed) — a backend may return vectors over an equal copy
+   * of the model's layout.
+   *
+   * @param g a vector owned by the caller
+   * @param root the model's root layout
+   * @param what the name in the message when {@code g}'s blocks are not {@code root}'s
+   * @return a vector over {@code root}, owned by the caller
+   * @throws IllegalStateException naming {@code what} if the blocks differ ({@code g} closed)
+   */
+  static ParameterVector onRoot(ParameterVector g, ParameterLayout root, String what) {
+    if (g.layout() == root) {
       return g;
     }
-    if (!g.layout().isRoot() || !g.layout().sameBlocksAs(layout)) {
+    if (!g.layout().isRoot() || !g.layout().sameBlocksAs(root)) {
       g.close();
       throw new IllegalStateException(
-          "sampleGradients: layout " + g.layout() + " is not the model's " + layout);
+          what + ": layout " + g.layout() + " is not the model's " + root);
     }
     Tensor[] t = new Tensor[g.blockCount()];
     for (int i = 0; i < t.length; i++) {
       t[i] = g.block(i).copy();
     }
     g.close();
-    return ParameterVector.of(layout, t);
+    return ParameterVector.of(root, t);
   }
 
   private void requireDomain(ParameterLayout blocks) {

@@ -350,20 +350,7 @@ public final class FisherCurvature implements AutoCloseable {
 
   /** {@code g} over this model's root layout object (a backend may use an equal copy). */
   private ParameterVector onRoot(ParameterVector g) {
-    if (g.layout() == layout) {
-      return g;
-    }
-    if (!g.layout().isRoot() || !g.layout().sameBlocksAs(layout)) {
-      g.close();
-      throw new IllegalStateException(
-          "gradient: layout " + g.layout() + " is not the model's " + layout);
-    }
-    Tensor[] t = new Tensor[g.blockCount()];
-    for (int i = 0; i < t.length; i++) {
-      t[i] = g.block(i).copy();
-    }
-    g.close();
-    return ParameterVector.of(layout, t);
+    return DatasetCurvature.onRoot(g, layout, "gradient");
   }
 
   /** {@code v ⊙ v} in place on {@code v}. */
