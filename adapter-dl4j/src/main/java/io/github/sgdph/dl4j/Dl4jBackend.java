@@ -14,8 +14,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The {@link SpecBackend} {@code dl4j}: builds {@link Dl4jSpecModel}s, Deeplearning4j
- * {@code MultiLayerNetwork}s on ND4J's current backend, in float32 or float64. Registered through
- * {@code META-INF/services}.
+ * {@code MultiLayerNetwork}s (sequential specs) or {@code ComputationGraph}s (graph specs) on
+ * ND4J's current backend, in float32 or float64. Registered through {@code META-INF/services}.
  */
 public final class Dl4jBackend implements SpecBackend {
   private static final Logger LOG = LoggerFactory.getLogger(Dl4jBackend.class);
@@ -66,6 +66,17 @@ public final class Dl4jBackend implements SpecBackend {
         BackendDescription.ALL_LAYERS, BackendDescription.ALL_LOSSES);
   }
 
+  /**
+   * True: a graph spec builds as a {@code ComputationGraph}, through which the adapter's
+   * R-operator runs.
+   *
+   * @return true
+   */
+  @Override
+  public boolean supportsGraphModels() {
+    return true;
+  }
+
   @Override
   public Set<DType> supportedDTypes() {
     return Set.of(DType.FLOAT32, DType.FLOAT64);
@@ -79,11 +90,6 @@ public final class Dl4jBackend implements SpecBackend {
     Objects.requireNonNull(spec, "spec");
     Objects.requireNonNull(parameters, "parameters");
     Objects.requireNonNull(dtype, "dtype");
-    if (!spec.isSequential()) {
-      throw new UnsupportedOperationException(
-          "spec: the dl4j backend builds sequential models only, not graph"
-              + " models");
-    }
     spec.validateParameters(parameters);
     SpecNetworks.Built built = SpecNetworks.build(spec, Nd4jAlgebra.nd4jType(dtype));
     Dl4jSpecModel m = new Dl4jSpecModel(spec, parameters, built);

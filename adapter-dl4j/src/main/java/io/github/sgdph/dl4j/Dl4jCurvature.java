@@ -34,7 +34,14 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * </ul>
  * A vector over a {@linkplain ParameterLayout#select sub-layout} is the direction with zeros
  * elsewhere; only its blocks are returned (the diagonal block of the product), and the passes
- * start at the first op the direction touches and stop at the lowest op asked for.
+ * start at the ops the direction touches and run back only through ops that lead to one asked
+ * for.
+ *
+ * <p>The ops form a directed acyclic graph ({@link NetworkPlan}; a chain for a
+ * {@code MultiLayerNetwork}). Every pass runs over it in topological order (forward, R-forward)
+ * or its reverse (backward, R-backward); where an op's output is read by several ops, its
+ * gradient and the R-derivative of its gradient are the sums over those consumers, and a
+ * {@link JoinOp} hands each of its inputs its part.
  *
  * <p>When the model's parameters change through the model (or after {@link #close()}), every
  * method throws {@link IllegalStateException}.
@@ -144,27 +151,47 @@ final class Dl4jCurvature implements Curvature {
 
   /**
    * The backward pass from {@code seed} (a gradient with respect to the network outputs, not
-   * modified) at this forward pass, down to the first op with trainable parameters, in the
-   * current scope.
+   * modified) at this forward pass, in reverse topological order through the ops that lead to a
+   * trainable one, in the current scope. An op's output gradient is complete when it is reached:
+   * every consumer comes later in the order and has added its part.
    *
    * @param go if not null, receives the gradient with respect to every op's output, kept out
    *     of the scope
    * @return the gradient of every trainable slot per op and slot (null where the op has none)
    */
   private INDArray[][] backwardFrom(INDArray seed, INDArray[] go) {
+    NetworkPlan plan = core.plan;
     boolean[][] want = wantAll();
-    int first = firstTrainable();
+    boolean[] reach = plan.atOrAfter(marked(want));
     INDArray[][] g = new INDArray[nodes.length][];
-    INDArray d = seed;
-    for (int l = nodes.length - 1; l >= first && l >= 0; l--) {
+    INDArray[] acc = new INDArray[nodes.length];
+    if (plan.output != NetworkPlan.INPUT) {
+      acc[plan.output] = seed;
+    }
+    for (int l = nodes.length - 1; l >= 0; l--) {
+      INDArray d = acc[l];
+      acc[l] = null;
+      if (!reach[l] || d == null) {
+        continue;
+      }
       if (go != null) {
         go[l] = kept.keep(d);
         d = go[l];
       }
       g[l] = want[l] == null ? null : new INDArray[want[l].length];
-      d = nodes[l].backward(d, want[l], g[l], l > first);
+      plan.accumulate(
+          l, nodes[l].backwardInputs(d, want[l], g[l], plan.needIn(l, reach)), acc);
     }
     return g;
+  }
+
+  /** Which ops have a slot in {@code want}. */
+  private static boolean[] marked(boolean[][] want) {
+    boolean[] m = new boolean[want.length];
+    for (int i = 0; i < m.length; i++) {
+      m[i] = want[i] != null;
+    }
+    return m;
   }
 
   /** A new vector over the layout from the gradient per op and slot (copied out of any scope). */
@@ -173,7 +200,7 @@ final class Dl4jCurvature implements Curvature {
     try {
       for (int b = 0; b < t.length; b++) {
         NetworkPlan.Param p = core.blocks.get(b).param();
-        t[b] = core.blockTensor(b, g[p.op()][p.slot()]);
+        t[b] = core.blockTensor(b, g[p.op()] == null ? null : g[p.op()][p.slot()]);
       }
     } catch (RuntimeException | Error e) {
       for (Tensor x : t) {
@@ -184,14 +211,6 @@ final class Dl4jCurvature implements Curvature {
       throw e;
     }
     return ParameterVector.of(core.layout, t);
-  }
-
-  private int firstTrainable() {
-    int first = Integer.MAX_VALUE;
-    for (NetworkCore.Block b : core.blocks) {
-      first = Math.min(first, b.param().op());
-    }
-    return first == Integer.MAX_VALUE ? nodes.length : first;
   }
 
   @Override
@@ -308,23 +327,31 @@ final class Dl4jCurvature implements Curvature {
     }
   }
 
-  /** The R-forward pass; {@code rs[l]} is null where nothing reaches op l. */
+  /**
+   * The R-forward pass in topological order; {@code rs[l]} is null where nothing reaches op l
+   * (no direction on its parameters and none on its inputs).
+   */
   private Op.RState[] rForward(INDArray[][] v) {
+    NetworkPlan plan = core.plan;
     Op.RState[] rs = new Op.RState[nodes.length];
-    INDArray rIn = null;
     for (int l = 0; l < nodes.length; l++) {
-      if (rIn == null && v[l] == null) {
-        continue;
+      int[] in = plan.inputsOf(l);
+      INDArray[] rIn = new INDArray[in.length];
+      boolean any = v[l] != null;
+      for (int k = 0; k < in.length; k++) {
+        rIn[k] = in[k] == NetworkPlan.INPUT || rs[in[k]] == null ? null : rs[in[k]].rOut;
+        any |= rIn[k] != null;
       }
-      rs[l] = nodes[l].rForward(rIn, v[l]);
-      rIn = rs[l].rOut;
+      if (any) {
+        rs[l] = nodes[l].rForwardInputs(rIn, v[l]);
+      }
     }
     return rs;
   }
 
-  private static INDArray rOutput(Op.RState[] rs) {
-    Op.RState last = rs[rs.length - 1];
-    return last == null ? null : last.rOut;
+  private INDArray rOutput(Op.RState[] rs) {
+    int out = core.plan.output;
+    return out == NetworkPlan.INPUT || rs[out] == null ? null : rs[out].rOut;
   }
 
   private ParameterVector product(ParameterVector v, boolean second) {
@@ -334,42 +361,60 @@ final class Dl4jCurvature implements Curvature {
     INDArray[][] vs = core.directionSlots(v, idx, "v");
     List<Op> ops = core.plan.ops;
     boolean[][] want = new boolean[nodes.length][];
-    int lowest = nodes.length;
     for (int i : idx) {
       NetworkPlan.Param p = core.blocks.get(i).param();
       if (want[p.op()] == null) {
         want[p.op()] = new boolean[ops.get(p.op()).slots()];
       }
       want[p.op()][p.slot()] = true;
-      lowest = Math.min(lowest, p.op());
     }
     if (second) {
       backward();
     }
     try (MemoryWorkspace ws = Scratch.scope()) {
-      return product(v, idx, vs, want, lowest, second);
+      return product(v, idx, vs, want, second);
     }
   }
 
+  /**
+   * {@code H v} ({@code second}) or {@code G v} over the blocks {@code idx}: the R-forward pass,
+   * {@code H_L R{z}} at the output, then in reverse topological order through the ops that lead
+   * to a wanted block the R-backward pass (or, for {@code G v}, the plain backward pass of
+   * {@code H_L J v}), the R-derivatives of an output's gradient added over its consumers.
+   */
   private ParameterVector product(
-      ParameterVector v, int[] idx, INDArray[][] vs, boolean[][] want, int lowest,
-      boolean second) {
+      ParameterVector v, int[] idx, INDArray[][] vs, boolean[][] want, boolean second) {
+    NetworkPlan plan = core.plan;
+    boolean[] reach = plan.atOrAfter(marked(want));
     Op.RState[] rs = rForward(vs);
-    INDArray rg = eval.hessianVector(rOutput(rs));
+    INDArray[] racc = new INDArray[nodes.length];
+    if (plan.output != NetworkPlan.INPUT) {
+      racc[plan.output] = eval.hessianVector(rOutput(rs));
+    }
     INDArray[][] out = new INDArray[nodes.length][];
-    for (int l = nodes.length - 1; l >= lowest; l--) {
+    for (int l = nodes.length - 1; l >= 0; l--) {
+      INDArray rg = racc[l];
+      racc[l] = null;
+      if (!reach[l]) {
+        continue;
+      }
       out[l] = want[l] == null ? null : new INDArray[want[l].length];
+      boolean[] need = plan.needIn(l, reach);
       if (second) {
+        if (gOut[l] == null) {
+          continue; // the op's output does not reach the loss
+        }
         Op.RState r = rs[l] == null ? new Op.RState(null, null, null) : rs[l];
-        rg = nodes[l].rBackward(r, vs[l], gOut[l], rg, want[l], out[l], l > lowest);
+        plan.accumulate(
+            l, nodes[l].rBackwardInputs(r, vs[l], gOut[l], rg, want[l], out[l], need), racc);
       } else if (rg != null) {
-        rg = nodes[l].backward(rg, want[l], out[l], l > lowest);
+        plan.accumulate(l, nodes[l].backwardInputs(rg, want[l], out[l], need), racc);
       }
     }
     Tensor[] t = new Tensor[idx.length];
     for (int i = 0; i < idx.length; i++) {
       NetworkPlan.Param p = core.blocks.get(idx[i]).param();
-      t[i] = core.blockTensor(idx[i], out[p.op()][p.slot()]);
+      t[i] = core.blockTensor(idx[i], out[p.op()] == null ? null : out[p.op()][p.slot()]);
     }
     return ParameterVector.of(v.layout(), t);
   }

@@ -2,15 +2,10 @@ package io.github.sgdph.dl4j;
 
 import io.github.sgdph.curvature.Capabilities;
 import io.github.sgdph.curvature.CurvatureModel;
-import io.github.sgdph.param.ParameterBlock;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.Objects;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.DataSet;
 
@@ -65,25 +60,12 @@ public final class Dl4jNetworkModel implements CurvatureModel<DataSet> {
   private Dl4jNetworkModel(MultiLayerNetwork net, BatchNormMode mode) {
     this.net = net;
     this.batchNormMode = mode;
-    NetworkPlan plan = NetworkPlan.of(net, i -> mode == BatchNormMode.TRAIN, false, false);
-    List<ParameterBlock> layoutBlocks = new ArrayList<>();
-    List<NetworkCore.Block> blocks = new ArrayList<>();
-    for (NetworkPlan.Param p : plan.params) {
-      long[] s = p.view().shape();
-      boolean vector = !p.name().equals("W");
-      int[] shape = vector ? new int[] {Math.toIntExact(p.view().length())} : toInt(s);
-      layoutBlocks.add(ParameterBlock.of(p.key(), shape));
-      blocks.add(new NetworkCore.Block(p, NetworkCore.Mapping.RESHAPE));
-    }
-    this.core = new NetworkCore(plan, ParameterLayout.of(layoutBlocks), blocks);
+    this.core = NetworkCore.ofUserNetwork(NetworkPlan.of(net, options(mode)));
   }
 
-  private static int[] toInt(long[] s) {
-    int[] r = new int[s.length];
-    for (int i = 0; i < s.length; i++) {
-      r[i] = Math.toIntExact(s[i]);
-    }
-    return r;
+  /** How a user's network is read: DL4J's losses and weight layout, batch norm by the mode. */
+  static NetworkPlan.Options options(BatchNormMode mode) {
+    return new NetworkPlan.Options(id -> mode == BatchNormMode.TRAIN, false, false);
   }
 
   /**
@@ -156,11 +138,7 @@ public final class Dl4jNetworkModel implements CurvatureModel<DataSet> {
    */
   @Override
   public Dl4jObjective objective(DataSet batch) {
-    Objects.requireNonNull(batch, "batch");
-    if (batch.getFeaturesMaskArray() != null || batch.getLabelsMaskArray() != null) {
-      throw new IllegalArgumentException("batch: masks are not supported");
-    }
-    return objective(batch.getFeatures(), batch.getLabels());
+    return core.objective(batch);
   }
 
   /**
@@ -174,43 +152,7 @@ public final class Dl4jNetworkModel implements CurvatureModel<DataSet> {
    *     NaN/infinite values
    */
   public Dl4jObjective objective(INDArray features, INDArray labels) {
-    core.ensureOpen();
-    Objects.requireNonNull(features, "features");
-    Objects.requireNonNull(labels, "labels");
-    INDArray x = features.dataType() == core.plan.dataType
-        ? features : features.castTo(core.plan.dataType);
-    INDArray y = labels.dataType() == core.plan.dataType
-        ? labels : labels.castTo(core.plan.dataType);
-    long n = x.size(0);
-    long[] in = core.plan.inputSample;
-    if (in != null) {
-      boolean ok = x.rank() == in.length + 1;
-      for (int i = 0; ok && i < in.length; i++) {
-        ok = in[i] < 0 || in[i] == x.size(i + 1);
-      }
-      if (!ok) {
-        throw new IllegalArgumentException(
-            "features: shape " + Arrays.toString(x.shape()) + " but the network takes [n, "
-                + Arrays.toString(in).replaceAll("[\\[\\]]", "").replace("-1", "?") + "]");
-      }
-    }
-    if (n == 0) {
-      throw new IllegalArgumentException("features: the batch is empty");
-    }
-    long k = core.plan.outputSize;
-    if (y.rank() != 2 || y.size(0) != n || (k > 0 && y.size(1) != k)) {
-      throw new IllegalArgumentException(
-          "labels: shape " + Arrays.toString(y.shape()) + " but the network needs [" + n + ", "
-              + (k > 0 ? k : "k") + "]");
-    }
-    if (!Nd4jArrays.allFinite(x)) {
-      throw new IllegalArgumentException("features: contain NaN or infinite values");
-    }
-    if (!Nd4jArrays.allFinite(y)) {
-      throw new IllegalArgumentException("labels: contain NaN or infinite values");
-    }
-    core.checkShapes(x, y);
-    return new Dl4jObjective(core, x, y);
+    return core.objective(features, labels);
   }
 
   /**
@@ -229,18 +171,7 @@ public final class Dl4jNetworkModel implements CurvatureModel<DataSet> {
    * @throws IllegalArgumentException naming the problem for a batch that does not fit
    */
   public int updateBatchNormStatistics(DataSet batch) {
-    Dl4jObjective o = objective(batch);
-    int updated = 0;
-    try (MemoryWorkspace ws = Scratch.scope()) {
-      NetworkCore.Pass pass = core.forward(core.plan.liveParams(), o.features(), false);
-      for (int i = 0; i < pass.nodes().length; i++) {
-        if (core.plan.ops.get(i) instanceof BatchNormOp b
-            && b.updateRunningStatistics(pass.nodes()[i])) {
-          updated++;
-        }
-      }
-    }
-    return updated;
+    return core.updateBatchNormStatistics(batch);
   }
 
   @Override

@@ -13,14 +13,15 @@ import io.github.sgdph.param.ParameterVector;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * A network of the neutral spec built as a Deeplearning4j {@link MultiLayerNetwork} (see
- * {@link SpecNetworks} for the mapping), with exact products by the adapter's per-layer
- * R-operator in the spec's semantics (CASES.md), float32 or float64.
+ * A network of the neutral spec built as a Deeplearning4j {@code MultiLayerNetwork}, or as a
+ * {@code ComputationGraph} for a graph spec (residual adds, shortcuts; see {@link SpecNetworks}
+ * for the mapping), with exact products by the adapter's per-layer R-operator run over the
+ * network's graph, in the spec's semantics (CASES.md), float32 or float64.
  *
  * <p>Parameters are imported and exported in PyTorch layout: DL4J's dense weight {@code [in, out]}
  * (stored in 'f' order, the same memory as PyTorch's {@code [out, in]} in 'c' order) is
@@ -44,16 +45,15 @@ public final class Dl4jSpecModel implements SpecModel {
   Dl4jSpecModel(ModelSpec spec, List<NamedArray> parameters, SpecNetworks.Built built) {
     this.spec = spec;
     this.built = built;
-    boolean[] train = built.trainModeBatchNorm();
-    NetworkPlan plan =
-        NetworkPlan.of(built.net(), i -> i < train.length && train[i], true, true);
+    NetworkPlan plan = NetworkPlan.of(built.net(),
+        new NetworkPlan.Options(built.trainModeBatchNorm()::contains, true, true));
     ParameterLayout layout = spec.layout();
     List<NetworkCore.Block> blocks = new ArrayList<>();
     for (ModelSpec.Entry e : spec.entries()) {
       if (!e.trainable()) {
         continue;
       }
-      String key = built.mlnLayer()[e.layerIndex()] + "_" + dl4jName(spec, e);
+      String key = built.layerId()[e.layerIndex()] + "_" + dl4jName(spec, e);
       NetworkPlan.Param param = plan.params.stream().filter(p -> p.key().equals(key)).findFirst()
           .orElseThrow(() -> new IllegalStateException("no DL4J parameter " + key));
       boolean dense = spec.layers().get(e.layerIndex()) instanceof LayerSpec.Dense
@@ -62,34 +62,38 @@ public final class Dl4jSpecModel implements SpecModel {
           param, dense ? NetworkCore.Mapping.TRANSPOSE : NetworkCore.Mapping.RESHAPE));
     }
     this.core = new NetworkCore(plan, layout, blocks);
-    this.normOp = normOps(spec, plan);
+    this.normOp = normOps(spec, built, plan);
     importParameters(parameters);
     storeRunningStatistics(spec.initialRunningStatistics());
     core.runningStatisticsTracker(this::updateRunningStatistics);
   }
 
-  /** The batch-norm ops of the plan, matched in order with the spec's batch-norm layers. */
-  private static int[] normOps(ModelSpec spec, NetworkPlan plan) {
+  /** The batch-norm op of the plan of each spec node (-1 for other nodes). */
+  private static int[] normOps(ModelSpec spec, SpecNetworks.Built built, NetworkPlan plan) {
     int[] out = new int[spec.layers().size()];
     java.util.Arrays.fill(out, -1);
-    int op = 0;
     for (int l = 0; l < out.length; l++) {
       if (spec.layers().get(l) instanceof LayerSpec.BatchNorm b) {
-        while (op < plan.ops.size() && !(plan.ops.get(op) instanceof BatchNormOp)) {
-          op++;
+        for (int op = 0; op < plan.ops.size() && out[l] < 0; op++) {
+          if (plan.ops.get(op) instanceof BatchNormOp n
+              && plan.layerOf(op).equals(built.layerId()[l])) {
+            if (n.train() != (b.mode() == LayerSpec.Mode.TRAIN)) {
+              throw new IllegalStateException("dl4j: the batch norm of spec node " + l
+                  + " is not in " + b.mode() + " mode");
+            }
+            out[l] = op;
+          }
         }
-        if (op == plan.ops.size()
-            || ((BatchNormOp) plan.ops.get(op)).train() != (b.mode() == LayerSpec.Mode.TRAIN)) {
-          throw new IllegalStateException("dl4j: no batch-norm op for spec layer " + l);
+        if (out[l] < 0) {
+          throw new IllegalStateException("dl4j: no batch-norm op for spec node " + l);
         }
-        out[l] = op++;
       }
     }
     return out;
   }
 
   private static String dl4jName(ModelSpec spec, ModelSpec.Entry e) {
-    String role = e.name().substring(e.name().indexOf('.') + 1);
+    String role = e.role();
     boolean bn = spec.layers().get(e.layerIndex()) instanceof LayerSpec.BatchNorm;
     return switch (role) {
       case "weight" -> bn ? "gamma" : "W";
@@ -121,9 +125,11 @@ public final class Dl4jSpecModel implements SpecModel {
    * The Deeplearning4j network that holds the parameters (its {@code paramTable()} views are
    * the model's parameters; DL4J's own {@code output()} computes with them in DL4J's semantics).
    *
-   * @return the network
+   * @return a {@code MultiLayerNetwork} for a {@linkplain ModelSpec#isSequential() sequential}
+   *     spec, a {@code ComputationGraph} for a graph spec (one vertex per node, named as the
+   *     node; no vertex for an {@code identity} node)
    */
-  public MultiLayerNetwork network() {
+  public Model network() {
     return built.net();
   }
 
@@ -176,7 +182,7 @@ public final class Dl4jSpecModel implements SpecModel {
    * [1, C]}): an eval-mode layer's entry or a train-mode layer's tracked statistic.
    */
   private INDArray runningArray(ModelSpec.Entry e) {
-    return built.net().getLayer(built.mlnLayer()[e.layerIndex()]).getParam(dl4jName(spec, e));
+    return built.layer(built.layerId()[e.layerIndex()]).getParam(dl4jName(spec, e));
   }
 
   @Override

@@ -5,16 +5,18 @@ import io.github.sgdph.param.ParameterBlock;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
 import io.github.sgdph.tensor.Tensor;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.Axpy;
+import org.nd4j.linalg.dataset.api.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The state both kinds of models share: a {@link NetworkPlan}, the layout of its trainable
+ * The state every kind of model shares: a {@link NetworkPlan}, the layout of its trainable
  * blocks with how each block's tensors map to the network's parameter arrays, a version counter
  * that makes older curvatures stale, and the forward pass.
  */
@@ -65,6 +67,28 @@ final class NetworkCore {
     this.algebra = Nd4jAlgebra.of(plan.dataType);
     this.layout = layout;
     this.blocks = List.copyOf(blocks);
+  }
+
+  /**
+   * The core of a user's own network: blocks named by DL4J's keys ({@code 0_W},
+   * {@code conv1_b}, ...) with DL4J's shapes, except that every parameter but a weight is 1-D
+   * ({@code [n]}: biases, batch-norm scale and shift), which makes them SGD-PH's channel-wise
+   * tensors.
+   */
+  static NetworkCore ofUserNetwork(NetworkPlan plan) {
+    List<ParameterBlock> layoutBlocks = new ArrayList<>();
+    List<Block> blocks = new ArrayList<>();
+    for (NetworkPlan.Param p : plan.params) {
+      long[] s = p.view().shape();
+      boolean vector = !p.name().equals("W");
+      int[] shape = new int[vector ? 1 : s.length];
+      for (int i = 0; i < shape.length; i++) {
+        shape[i] = Math.toIntExact(vector ? p.view().length() : s[i]);
+      }
+      layoutBlocks.add(ParameterBlock.of(p.key(), shape));
+      blocks.add(new Block(p, Mapping.RESHAPE));
+    }
+    return new NetworkCore(plan, ParameterLayout.of(layoutBlocks), blocks);
   }
 
   Capabilities capabilities() {
@@ -271,18 +295,16 @@ final class NetworkCore {
   }
 
   /**
-   * A forward pass, in evaluation mode if {@code eval} (every batch norm normalises with running
-   * statistics).
+   * A forward pass through the plan's ops in their topological order, in evaluation mode if
+   * {@code eval} (every batch norm normalises with running statistics).
    */
   Pass forward(INDArray[][] params, INDArray x, boolean keep, boolean eval) {
     List<Op> ops = plan.ops;
     Op.Node[] nodes = new Op.Node[ops.size()];
-    INDArray a = x;
     for (int i = 0; i < nodes.length; i++) {
-      nodes[i] = ops.get(i).forward(a, params[i], keep, eval);
-      a = nodes[i].out();
+      nodes[i] = ops.get(i).forwardInputs(plan.inputValues(i, x, nodes), params[i], keep, eval);
     }
-    return new Pass(nodes, a);
+    return new Pass(nodes, plan.output == NetworkPlan.INPUT ? x : nodes[plan.output].out());
   }
 
   /** The mean loss at the current parameters. */
@@ -322,6 +344,83 @@ final class NetworkCore {
           "labels: shape " + Arrays.toString(y.shape()) + " but the network outputs "
               + Arrays.toString(Arrays.copyOfRange(out, 1, out.length)) + " per sample");
     }
+  }
+
+  // ------------------------------------------------------------------ a user's network
+
+  /** {@link Dl4jNetworkModel#objective(DataSet)} and {@link Dl4jGraphModel#objective(DataSet)}. */
+  Dl4jObjective objective(DataSet batch) {
+    Objects.requireNonNull(batch, "batch");
+    if (batch.getFeaturesMaskArray() != null || batch.getLabelsMaskArray() != null) {
+      throw new IllegalArgumentException("batch: masks are not supported");
+    }
+    return objective(batch.getFeatures(), batch.getLabels());
+  }
+
+  /**
+   * The objective of a user's network on features and labels, converted to the network's data
+   * type and checked: the features' per-sample shape as far as the configuration says, the
+   * labels {@code [n, k]}, finite values, and one sample through the network.
+   *
+   * @throws IllegalArgumentException naming {@code features} or {@code labels}
+   */
+  Dl4jObjective objective(INDArray features, INDArray labels) {
+    ensureOpen();
+    Objects.requireNonNull(features, "features");
+    Objects.requireNonNull(labels, "labels");
+    INDArray x = features.dataType() == plan.dataType ? features : features.castTo(plan.dataType);
+    INDArray y = labels.dataType() == plan.dataType ? labels : labels.castTo(plan.dataType);
+    long n = x.size(0);
+    long[] in = plan.inputSample;
+    if (in != null) {
+      boolean ok = x.rank() == in.length + 1;
+      for (int i = 0; ok && i < in.length; i++) {
+        ok = in[i] < 0 || in[i] == x.size(i + 1);
+      }
+      if (!ok) {
+        throw new IllegalArgumentException(
+            "features: shape " + Arrays.toString(x.shape()) + " but the network takes [n, "
+                + Arrays.toString(in).replaceAll("[\\[\\]]", "").replace("-1", "?") + "]");
+      }
+    }
+    if (n == 0) {
+      throw new IllegalArgumentException("features: the batch is empty");
+    }
+    long k = plan.outputSize;
+    if (y.rank() != 2 || y.size(0) != n || (k > 0 && y.size(1) != k)) {
+      throw new IllegalArgumentException(
+          "labels: shape " + Arrays.toString(y.shape()) + " but the network needs [" + n + ", "
+              + (k > 0 ? k : "k") + "]");
+    }
+    if (!Nd4jArrays.allFinite(x)) {
+      throw new IllegalArgumentException("features: contain NaN or infinite values");
+    }
+    if (!Nd4jArrays.allFinite(y)) {
+      throw new IllegalArgumentException("labels: contain NaN or infinite values");
+    }
+    checkShapes(x, y);
+    return new Dl4jObjective(this, x, y);
+  }
+
+  /**
+   * DL4J's own update of every batch norm's global statistics from the batch statistics of
+   * {@code batch} ({@link Dl4jNetworkModel#updateBatchNormStatistics}).
+   *
+   * @return the number of batch normalisations updated
+   */
+  int updateBatchNormStatistics(DataSet batch) {
+    Dl4jObjective o = objective(batch);
+    int updated = 0;
+    try (MemoryWorkspace ws = Scratch.scope()) {
+      Pass pass = forward(plan.liveParams(), o.features(), false);
+      for (int i = 0; i < pass.nodes().length; i++) {
+        if (plan.ops.get(i) instanceof BatchNormOp b
+            && b.updateRunningStatistics(pass.nodes()[i])) {
+          updated++;
+        }
+      }
+    }
+    return updated;
   }
 
   /** The names of the blocks, for messages. */

@@ -19,6 +19,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * </ul>
  * A {@code null} array stands for zeros throughout (no direction on this stage's parameters, or
  * no perturbation reaching it), so that restricted products skip work.
+ *
+ * <p>A stage has one input but for a {@link JoinOp}: the {@code ...Inputs}
+ * methods, through which a {@link NetworkPlan}'s graph of stages runs every stage, take and give
+ * one array per input, and default to the one-input methods. A stage of several inputs
+ * ({@link JoinOp}) overrides them.
  */
 abstract class Op {
   /** Describes the stage for messages: {@code "layer 2 (DenseLayer)"}. */
@@ -31,6 +36,14 @@ abstract class Op {
   /** The number of parameter slots (0 for a stage without parameters). */
   int slots() {
     return 0;
+  }
+
+  /**
+   * The forward pass of a stage of any arity: {@link #forward(INDArray, INDArray[], boolean,
+   * boolean)} at {@code xs[0]} for a one-input stage.
+   */
+  Node forwardInputs(INDArray[] xs, INDArray[] p, boolean keep, boolean eval) {
+    return forward(xs[0], p, keep, eval);
   }
 
   /**
@@ -78,6 +91,26 @@ abstract class Op {
     abstract INDArray rBackward(
         RState r, INDArray[] v, INDArray g, INDArray rg, boolean[] want, INDArray[] rpg,
         boolean needIn);
+
+    /**
+     * {@link #backward} for a stage of any arity: the gradient with respect to input {@code k}
+     * where {@code needIn[k]} (else null).
+     */
+    INDArray[] backwardInputs(INDArray g, boolean[] want, INDArray[] pg, boolean[] needIn) {
+      return new INDArray[] {backward(g, want, pg, needIn[0])};
+    }
+
+    /** {@link #rForward} for a stage of any arity: one R-derivative per input (null: zero). */
+    RState rForwardInputs(INDArray[] rIn, INDArray[] v) {
+      return rForward(rIn[0], v);
+    }
+
+    /** {@link #rBackward} for a stage of any arity: one result per input (null: zero). */
+    INDArray[] rBackwardInputs(
+        RState r, INDArray[] v, INDArray g, INDArray rg, boolean[] want, INDArray[] rpg,
+        boolean[] needIn) {
+      return new INDArray[] {rBackward(r, v, g, rg, want, rpg, needIn[0])};
+    }
   }
 
   /** What an R-forward pass leaves for the R-backward pass. */

@@ -3,19 +3,30 @@ package io.github.sgdph.dl4j;
 import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
-import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.graph.PreprocessorVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -26,81 +37,143 @@ import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 import org.nd4j.linalg.lossfunctions.impl.LossMSE;
 
 /**
- * Builds the {@link MultiLayerNetwork} of a neutral {@link ModelSpec}:
+ * Builds the Deeplearning4j network of a neutral {@link ModelSpec}: a {@link MultiLayerNetwork}
+ * for a {@linkplain ModelSpec#isSequential() sequential} spec, a {@link ComputationGraph} for a
+ * graph spec (one vertex per node, named as the node; the input vertex {@value #INPUT}).
  * <ul>
  *   <li>{@code dense} → {@code DenseLayer} with identity activation, or the {@code OutputLayer}
- *       when it is the last layer;
+ *       when it is the last node;
  *   <li>{@code conv2d} → {@code ConvolutionLayer} (identity activation, {@code Truncate} mode,
  *       symmetric padding: PyTorch's output size);
  *   <li>{@code batchnorm} → {@code BatchNormalization} ({@code eps}; {@code decay = 1 − momentum};
  *       variance stored as such, not as log10 std);
  *   <li>activations → {@code ActivationLayer}; {@code maxpool2d}/{@code avgpool2d} →
- *       {@code SubsamplingLayer} without padding;
+ *       {@code SubsamplingLayer} without padding; {@code global_avgpool2d} →
+ *       {@code GlobalPoolingLayer(AVG)} ({@code [n, C]});
  *   <li>{@code flatten} → a {@code CnnToFeedForwardPreProcessor} (NCHW, row-major as
- *       {@code torch.flatten}) on the next layer;
- *   <li>the loss → the {@code OutputLayer}'s (or an appended {@code LossLayer}'s) softmax +
- *       {@code MCXENT}, identity + {@code MSE}, or sigmoid + {@code XENT}.
+ *       {@code torch.flatten}): on the next layer in a chain, a {@code PreprocessorVertex} in a
+ *       graph;
+ *   <li>{@code identity} → an identity {@code ActivationLayer} in a chain; no vertex in a graph
+ *       (its consumers read its input);
+ *   <li>{@code add} → {@code ElementWiseVertex(Add)};
+ *   <li>the loss → the {@code OutputLayer}'s (or an appended {@code LossLayer}'s, vertex
+ *       {@value #LOSS}) softmax + {@code MCXENT}, identity + {@code MSE}, or sigmoid +
+ *       {@code XENT}.
  * </ul>
  * The network stores the parameters; the adapter's own R-operator code computes with them in
  * the spec's semantics (CASES.md), which differ from DL4J's own in one place: the spec's sigmoid
  * binary cross-entropy is the mean over all elements, DL4J's {@code XENT} sums over the outputs.
  */
 final class SpecNetworks {
+  /** The name of a graph's input vertex (no node's name: {@link ModelSpec#INPUT}). */
+  static final String INPUT = ModelSpec.INPUT;
+  /** The name of an appended loss layer's vertex (no node's name: node names have no dash). */
+  static final String LOSS = "sgdph-loss";
+
   private SpecNetworks() {}
 
-  /** A built network: {@code mlnLayer[i]} is the network layer of spec layer i (-1: flatten). */
-  record Built(MultiLayerNetwork net, int[] mlnLayer, boolean[] trainModeBatchNorm) {}
+  /**
+   * A built network.
+   *
+   * @param net the {@code MultiLayerNetwork} or {@code ComputationGraph}
+   * @param layerId per spec node, the id of its DL4J layer (the prefix of its parameters' keys:
+   *     a layer index or a vertex name), null for a node without one (flatten, identity, add)
+   * @param trainModeBatchNorm the ids of the train-mode batch norms
+   */
+  record Built(Model net, String[] layerId, Set<String> trainModeBatchNorm) {
+    /** The DL4J layer of an id. */
+    Layer layer(String id) {
+      return net instanceof ComputationGraph g
+          ? g.getLayer(id) : ((MultiLayerNetwork) net).getLayer(Integer.parseInt(id));
+    }
+  }
 
   static Built build(ModelSpec spec, DataType dt) {
+    return spec.isSequential() ? chain(spec, dt) : graph(spec, dt);
+  }
+
+  private static NeuralNetConfiguration.Builder base(DataType dt) {
+    return new NeuralNetConfiguration.Builder().dataType(dt).updater(new NoOp()).seed(0);
+  }
+
+  private static InputType inputType(ModelSpec spec) {
+    int[] in = spec.inputShape();
+    return in.length == 3
+        ? InputType.convolutional(in[1], in[2], in[0])
+        : InputType.feedForward(in[0]);
+  }
+
+  /**
+   * The DL4J layer of a spec op with parameters or an activation, pooling or identity ({@code
+   * last}: the network's last node, a dense one becoming the {@code OutputLayer}); null for
+   * flatten and add, which are no layers.
+   */
+  private static org.deeplearning4j.nn.conf.layers.Layer layer(
+      LayerSpec l, boolean last, LossKind loss, String where) {
+    if (l instanceof LayerSpec.Dense d) {
+      return last
+          ? new OutputLayer.Builder(lossFunction(loss)).nIn(d.in()).nOut(d.out())
+              .hasBias(d.bias()).activation(outputActivation(loss)).build()
+          : new DenseLayer.Builder().nIn(d.in()).nOut(d.out()).hasBias(d.bias())
+              .activation(Activation.IDENTITY).build();
+    }
+    if (l instanceof LayerSpec.Conv2d c) {
+      return new ConvolutionLayer.Builder(c.kernelH(), c.kernelW())
+          .stride(c.strideH(), c.strideW()).padding(c.padH(), c.padW())
+          .nIn(c.in()).nOut(c.out()).hasBias(c.bias()).activation(Activation.IDENTITY)
+          .convolutionMode(ConvolutionMode.Truncate).build();
+    }
+    if (l instanceof LayerSpec.BatchNorm b) {
+      return new BatchNormalization.Builder().nIn(b.features()).nOut(b.features())
+          .eps(b.eps()).decay(1 - b.momentum()).useLogStd(false).build();
+    }
+    if (l instanceof LayerSpec.Activation a) {
+      return new ActivationLayer.Builder().activation(activation(a.kind())).build();
+    }
+    if (l instanceof LayerSpec.Identity) {
+      return new ActivationLayer.Builder().activation(Activation.IDENTITY).build();
+    }
+    if (l instanceof LayerSpec.Pool2d p) {
+      return new SubsamplingLayer.Builder(
+              p.kind() == LayerSpec.PoolKind.MAX
+                  ? SubsamplingLayer.PoolingType.MAX : SubsamplingLayer.PoolingType.AVG,
+              new int[] {p.kernelH(), p.kernelW()}, new int[] {p.strideH(), p.strideW()})
+          .padding(0, 0).convolutionMode(ConvolutionMode.Truncate).build();
+    }
+    if (l instanceof LayerSpec.GlobalAvgPool) {
+      return new GlobalPoolingLayer.Builder(PoolingType.AVG).poolingDimensions(2, 3)
+          .collapseDimensions(true).build();
+    }
+    throw new IllegalArgumentException(where + ": the dl4j backend has no layer for " + l);
+  }
+
+  private static LossLayer lossLayer(LossKind loss) {
+    return new LossLayer.Builder(lossFunction(loss)).activation(outputActivation(loss)).build();
+  }
+
+  private static Built chain(ModelSpec spec, DataType dt) {
     List<LayerSpec> layers = spec.layers();
     int last = layers.size() - 1;
     boolean outputIsDense = layers.get(last) instanceof LayerSpec.Dense;
-    NeuralNetConfiguration.ListBuilder lb =
-        new NeuralNetConfiguration.Builder().dataType(dt).updater(new NoOp()).seed(0).list();
-    int[] mln = new int[layers.size()];
+    NeuralNetConfiguration.ListBuilder lb = base(dt).list();
+    String[] ids = new String[layers.size()];
+    Set<String> train = new HashSet<>();
     int m = 0;
-    boolean[] train = new boolean[layers.size() + 1];
     int[] pendingFlatten = null;
     for (int i = 0; i < layers.size(); i++) {
       LayerSpec l = layers.get(i);
       if (l instanceof LayerSpec.Flatten) {
         pendingFlatten = spec.shapeBefore(i);
-        mln[i] = -1;
         continue;
       }
       if (pendingFlatten != null) {
         lb.inputPreProcessor(m, flatten(pendingFlatten));
         pendingFlatten = null;
       }
-      mln[i] = m;
-      if (l instanceof LayerSpec.Dense d) {
-        if (i == last) {
-          lb.layer(m, new OutputLayer.Builder(lossFunction(spec.loss()))
-              .nIn(d.in()).nOut(d.out()).hasBias(d.bias())
-              .activation(outputActivation(spec.loss())).build());
-        } else {
-          lb.layer(m, new DenseLayer.Builder().nIn(d.in()).nOut(d.out()).hasBias(d.bias())
-              .activation(Activation.IDENTITY).build());
-        }
-      } else if (l instanceof LayerSpec.Conv2d c) {
-        lb.layer(m, new ConvolutionLayer.Builder(c.kernelH(), c.kernelW())
-            .stride(c.strideH(), c.strideW()).padding(c.padH(), c.padW())
-            .nIn(c.in()).nOut(c.out()).hasBias(c.bias()).activation(Activation.IDENTITY)
-            .convolutionMode(ConvolutionMode.Truncate).build());
-      } else if (l instanceof LayerSpec.BatchNorm b) {
-        lb.layer(m, new BatchNormalization.Builder().nIn(b.features()).nOut(b.features())
-            .eps(b.eps()).decay(1 - b.momentum()).useLogStd(false).build());
-        train[m] = b.mode() == LayerSpec.Mode.TRAIN;
-      } else if (l instanceof LayerSpec.Activation a) {
-        lb.layer(m, new ActivationLayer.Builder().activation(activation(a.kind())).build());
-      } else if (l instanceof LayerSpec.Pool2d p) {
-        lb.layer(m, new SubsamplingLayer.Builder(
-                p.kind() == LayerSpec.PoolKind.MAX
-                    ? SubsamplingLayer.PoolingType.MAX : SubsamplingLayer.PoolingType.AVG,
-                new int[] {p.kernelH(), p.kernelW()}, new int[] {p.strideH(), p.strideW()})
-            .padding(0, 0).convolutionMode(ConvolutionMode.Truncate).build());
-      } else {
-        throw new IllegalArgumentException("layers[" + i + "]: unknown layer " + l);
+      ids[i] = Integer.toString(m);
+      lb.layer(m, layer(l, i == last, spec.loss(), "layers[" + i + "]"));
+      if (l instanceof LayerSpec.BatchNorm b && b.mode() == LayerSpec.Mode.TRAIN) {
+        train.add(ids[i]);
       }
       m++;
     }
@@ -108,18 +181,58 @@ final class SpecNetworks {
       if (pendingFlatten != null) {
         lb.inputPreProcessor(m, flatten(pendingFlatten));
       }
-      lb.layer(m, new LossLayer.Builder(lossFunction(spec.loss()))
-          .activation(outputActivation(spec.loss())).build());
-      m++;
+      lb.layer(m, lossLayer(spec.loss()));
     }
-    int[] in = spec.inputShape();
-    lb.setInputType(in.length == 3
-        ? InputType.convolutional(in[1], in[2], in[0])
-        : InputType.feedForward(in[0]));
+    lb.setInputType(inputType(spec));
     lb.validateOutputLayerConfig(false);
     MultiLayerNetwork net = new MultiLayerNetwork(lb.build());
     net.init();
-    return new Built(net, mln, Arrays.copyOf(train, m));
+    return new Built(net, ids, Set.copyOf(train));
+  }
+
+  private static Built graph(ModelSpec spec, DataType dt) {
+    List<ModelSpec.Node> nodes = spec.nodes();
+    int last = nodes.size() - 1;
+    ComputationGraphConfiguration.GraphBuilder gb = base(dt).graphBuilder().addInputs(INPUT);
+    String[] ids = new String[nodes.size()];
+    Set<String> train = new HashSet<>();
+    // the vertex whose output is each node's (an identity node's is its input's)
+    Map<String, String> vertexOf = new HashMap<>();
+    vertexOf.put(ModelSpec.INPUT, INPUT);
+    for (int i = 0; i <= last; i++) {
+      ModelSpec.Node node = nodes.get(i);
+      String name = node.name();
+      String[] in = node.inputs().stream().map(vertexOf::get).toArray(String[]::new);
+      LayerSpec l = node.op();
+      if (l instanceof LayerSpec.Identity) {
+        vertexOf.put(name, in[0]);
+        continue;
+      }
+      if (l instanceof LayerSpec.Add) {
+        gb.addVertex(name, new ElementWiseVertex(ElementWiseVertex.Op.Add), in);
+      } else if (l instanceof LayerSpec.Flatten) {
+        gb.addVertex(name, new PreprocessorVertex(flatten(spec.shapeBefore(i))), in);
+      } else {
+        gb.addLayer(name,
+            layer(l, i == last, spec.loss(), "nodes[" + i + "] (" + name + ")"), in);
+        ids[i] = name;
+        if (l instanceof LayerSpec.BatchNorm b && b.mode() == LayerSpec.Mode.TRAIN) {
+          train.add(name);
+        }
+      }
+      vertexOf.put(name, name);
+    }
+    String output = vertexOf.get(nodes.get(last).name());
+    if (!(nodes.get(last).op() instanceof LayerSpec.Dense)) {
+      gb.addLayer(LOSS, lossLayer(spec.loss()), output);
+      output = LOSS;
+    }
+    gb.setOutputs(output);
+    gb.setInputTypes(inputType(spec));
+    gb.validateOutputLayerConfig(false);
+    ComputationGraph g = new ComputationGraph(gb.build());
+    g.init();
+    return new Built(g, ids, Set.copyOf(train));
   }
 
   private static CnnToFeedForwardPreProcessor flatten(int[] chw) {
