@@ -120,8 +120,8 @@ public final class Dl4jObjective implements Objective {
    * <p>On a {@link Dl4jSpecModel}: one forward pass at the current parameters that keeps nothing
    * for a backward pass (the objective keeps no forward pass between calls), whose batch
    * statistics are folded into the network's {@code mean} and {@code var} parameters. On a
-   * {@link Dl4jNetworkModel} (a user's network) this refuses; use {@link
-   * Dl4jNetworkModel#updateBatchNormStatistics}, which follows DL4J's own convention.
+   * {@link Dl4jNetworkModel} or {@link Dl4jGraphModel} (a user's network) this refuses; use
+   * their {@code updateBatchNormStatistics}, which follows DL4J's own convention.
    *
    * @throws UnsupportedOperationException on a user's network
    */

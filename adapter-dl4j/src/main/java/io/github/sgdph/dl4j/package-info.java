@@ -1,11 +1,21 @@
 /**
  * The Deeplearning4j / ND4J backend of sgdph: exact gradients and Hessian-, Jacobian- and
- * generalized-Gauss-Newton-vector products for {@code MultiLayerNetwork}s, computed by a forward
- * pass, a backward pass and Pearlmutter's R-operator ("Fast exact multiplication by the
- * Hessian", 1994) written per layer type with ND4J ops (SameDiff cannot differentiate its own
- * gradients). Entry points: {@link io.github.sgdph.dl4j.Dl4jNetworkModel} for a user's own
- * network, {@link io.github.sgdph.dl4j.Dl4jBackend} ({@code dl4j}) for models of the neutral
- * spec, and {@link io.github.sgdph.dl4j.Nd4jAlgebra} for the tensor algebra over
- * {@code INDArray}s.
+ * generalized-Gauss-Newton-vector products for {@code MultiLayerNetwork}s and
+ * {@code ComputationGraph}s, computed by a forward pass, a backward pass and Pearlmutter's
+ * R-operator ("Fast exact multiplication by the Hessian", 1994) written per layer type with ND4J
+ * ops (SameDiff cannot differentiate its own gradients).
+ *
+ * <p>A network is read into a directed acyclic graph of ops in topological order, a
+ * {@code MultiLayerNetwork} being the chain special case; every pass runs over that graph, and
+ * where an activation is read by several ops (a residual block's input, read by the block and
+ * by its shortcut) the gradients and their R-derivatives of all its consumers add up. Residual
+ * networks (He, Zhang, Ren, Sun, CVPR 2016) are graphs of {@code ElementWiseVertex(Add)} merges.
+ *
+ * <p>Entry points: {@link io.github.sgdph.dl4j.Dl4jNetworkModel} for a user's own
+ * {@code MultiLayerNetwork}, {@link io.github.sgdph.dl4j.Dl4jGraphModel} for a user's own
+ * {@code ComputationGraph}, {@link io.github.sgdph.dl4j.Dl4jBackend} ({@code dl4j}) for models of
+ * the neutral spec (sequential ones as {@code MultiLayerNetwork}s, graph ones as
+ * {@code ComputationGraph}s), and {@link io.github.sgdph.dl4j.Nd4jAlgebra} for the tensor algebra
+ * over {@code INDArray}s.
  */
 package io.github.sgdph.dl4j;

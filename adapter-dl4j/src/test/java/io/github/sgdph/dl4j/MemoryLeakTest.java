@@ -11,6 +11,7 @@ import io.github.sgdph.model.DefaultInitializer;
 import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
+import io.github.sgdph.model.ResNets;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.param.ParameterVector;
 import io.github.sgdph.tensor.DType;
@@ -70,7 +71,8 @@ import org.slf4j.LoggerFactory;
  * with the machine's load average at 4–6, before the adapter's speed work).
  *
  * <p><b>Products</b>: 1000 curvature products (with their curvatures, gradients and vectors closed
- * as a caller does) on a CNN with batch norm grow the process's resident set (VmRSS, after a full
+ * as a caller does) on a CNN with batch norm, and on a ResNet of the spec (a
+ * {@code ComputationGraph}), grow the process's resident set (VmRSS, after a full
  * garbage collection) by less than 50 MB after warm-up: a coarse check (the resident set's own
  * samples spread over tens of MB, e.g. 447, 322, 278, 250, 256, 239, ... MB) for gross leaks, such
  * as the adapter's pass workspaces turned off ({@code -Dsgdph.dl4j.workspaces=false}): ND4J's
@@ -156,11 +158,25 @@ class MemoryLeakTest {
 
   @Test
   void memoryStaysFlatOver1000Products() {
-    ModelSpec spec = cnn();
+    productsKeepTheResidentSetFlat(cnn(), 32);
+  }
+
+  /**
+   * The same on a graph model, a ResNet of the spec ({@link ResNets#twoBlocks}: identity and
+   * projection shortcuts, train-mode batch norm, global average pooling) built as a
+   * {@code ComputationGraph}, whose passes run over the graph with fan-out and adds.
+   */
+  @Test
+  void memoryStaysFlatOver1000ProductsOnAResNet() {
+    productsKeepTheResidentSetFlat(
+        ResNets.twoBlocks(new int[] {1, 8, 8}, 4, 10, LayerSpec.Mode.TRAIN), 16);
+  }
+
+  private static void productsKeepTheResidentSetFlat(ModelSpec spec, int batchSize) {
     SplittableRandom rnd = new SplittableRandom(3);
     try (SpecModel m = new Dl4jBackend()
         .build(spec, DefaultInitializer.initialize(spec, rnd), DType.FLOAT32)) {
-      ArrayBatch batch = RandomBatches.forSpec(spec, 32, rnd);
+      ArrayBatch batch = RandomBatches.forSpec(spec, batchSize, rnd);
       Objective o = m.objective(batch);
       try (ParameterVector v = ParameterVector.randomNormal(m.algebra(), m.layout(), rnd)) {
         // warm-up: the JIT, the allocator's arenas and the pass workspace settle
@@ -184,8 +200,9 @@ class MemoryLeakTest {
         // that has not yet returned heap regions moves one sample, not three
         long begin = median(rss[0], rss[1], rss[2]);
         long end = median(rss[7], rss[8], rss[9]);
-        LOG.info("1000 products in {} ms: resident set {} -> {} MB (samples {} MB), outside "
-            + "the Java heap {} -> {} MB", ms, begin >> 20, end >> 20, mb(rss),
+        LOG.info("{}: 1000 products in {} ms: resident set {} -> {} MB (samples {} MB), outside "
+            + "the Java heap {} -> {} MB", spec.isSequential() ? "CNN" : "ResNet", ms,
+            begin >> 20, end >> 20, mb(rss),
             median(outside[0], outside[1], outside[2]) >> 20,
             median(outside[7], outside[8], outside[9]) >> 20);
         assertTrue(end - begin < 50L << 20,

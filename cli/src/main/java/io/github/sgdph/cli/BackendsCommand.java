@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
     description = {
       "Lists the backends: available or not (and why), framework and native library versions,"
           + " dtypes, the devices found (CPU, CUDA GPUs) and the one models run on, the layers"
-          + " and losses they build and the optimizers that run on them. Loads each native"
+          + " and losses they build, whether they build graph models (residual networks), and the"
+          + " optimizers that run on them. Loads each native"
           + " library to find out.",
       "Exit code 0 (also when a backend is unavailable), 2 for bad usage."
     })
@@ -75,6 +76,10 @@ final class BackendsCommand implements Callable<Integer> {
       o.printf(Locale.ROOT, "  devices:        %s (models run on %s)%n",
           String.join(", ", d.devices()), d.device());
       o.printf(Locale.ROOT, "  layers:         %s%n", String.join(", ", d.layers()));
+      boolean graphs = p.backend().supportsGraphModels();
+      o.printf(Locale.ROOT, "  graph models:   %s%n", graphs
+          ? "yes (add, identity, global_avgpool2d; residual networks, docs/CASE-FORMAT.md)"
+          : "no (sequential models only)");
       o.printf(Locale.ROOT, "  losses:         %s%n", String.join(", ", d.losses()));
       o.printf(Locale.ROOT, "  optimizers:     %s (every one runs on every backend)%n%n",
           optimizers);
@@ -84,6 +89,7 @@ final class BackendsCommand implements Callable<Integer> {
       j.put("devices", d.devices());
       j.put("device", d.device());
       j.put("layers", d.layers());
+      j.put("graph_models", graphs);
       j.put("losses", d.losses());
       j.put("optimizers", Optimizers.names());
       list.add(j);
