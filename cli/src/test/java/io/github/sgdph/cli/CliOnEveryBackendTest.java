@@ -178,5 +178,13 @@ class CliOnEveryBackendTest {
     assertEquals("djl", djl.get("name").asText());
     assertEquals("cpu", djl.get("devices").get(0).asText());
     assertTrue(djl.get("optimizers").toString().contains("sgdph"));
+    // every bundled backend builds graph models (residual networks); the broken one says no
+    for (JsonNode b : j.get("backends")) {
+      if (b.get("available").asBoolean()) {
+        assertEquals(Backends.KNOWN.contains(b.get("name").asText()),
+            b.get("graph_models").asBoolean(), b.toString());
+      }
+    }
+    assertTrue(r.out().contains("graph models:   yes"), r.out());
   }
 }
