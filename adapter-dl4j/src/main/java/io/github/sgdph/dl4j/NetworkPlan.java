@@ -324,8 +324,9 @@ final class NetworkPlan {
           sample = preprocessorInput(ps, pre);
           cur = r.preprocessor(ps, pre, cur);
         }
+        LossHead before = r.head;
         out = r.layer(site, lc, graph.getLayer(name), cur);
-        if (r.head != null && !name.equals(outputVertex)) {
+        if (r.head != before && !name.equals(outputVertex)) {
           throw site.unsupported("an output layer, " + site.where
               + ", that is not the graph's output '" + outputVertex + "'");
         }

@@ -125,6 +125,27 @@ final class Graphs {
     return init(b);
   }
 
+  /**
+   * Two convolution branches of the input (3×3 to 2 channels with tanh, 1×1 to 3 channels with
+   * softplus) concatenated along the channels ({@code MergeVertex} on NCHW), then global
+   * average pooling and a softmax head: for {@code [n, 1, 8, 8]} images, 3 classes, 44
+   * parameters.
+   */
+  static ComputationGraph inception(DataType dt) {
+    ComputationGraphConfiguration.GraphBuilder b = builder(dt).addInputs("image")
+        .addLayer("a", new ConvolutionLayer.Builder(3, 3).padding(1, 1).nIn(1).nOut(2)
+            .activation(Activation.TANH).build(), "image")
+        .addLayer("b", new ConvolutionLayer.Builder(1, 1).nIn(1).nOut(3)
+            .activation(Activation.SOFTPLUS).build(), "image")
+        .addVertex("cat", new MergeVertex(), "a", "b")
+        .addLayer("pool", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "cat")
+        .addLayer("fc", new OutputLayer.Builder(LossFunction.MCXENT).nIn(5).nOut(3)
+            .activation(Activation.SOFTMAX).build(), "pool")
+        .setOutputs("fc")
+        .setInputTypes(InputType.convolutional(8, 8, 1));
+    return init(b);
+  }
+
   private static DenseLayer dense(int in, int out, Activation a) {
     return new DenseLayer.Builder().nIn(in).nOut(out).activation(a).build();
   }

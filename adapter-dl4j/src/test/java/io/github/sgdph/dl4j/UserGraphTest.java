@@ -13,7 +13,6 @@ import io.github.sgdph.optim.Optimizers;
 import io.github.sgdph.optim.SgdPh;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
-import io.github.sgdph.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -298,6 +297,41 @@ class UserGraphTest {
             "per-term gradient " + i + " vs the gradient of sample " + i + " alone");
       }
     }
+  }
+
+  @Test
+  void aChannelConcatenationIsExact() {
+    Dl4jGraphModel m = Dl4jGraphModel.of(Graphs.inception(DataType.DOUBLE));
+    assertEquals(44, m.layout().dimension());
+    Dl4jObjective o = m.objective(resnetBatch());
+    ParameterVector v = unit(m, 8);
+    double[] hv;
+    List<ParameterVector> terms;
+    try (Curvature c = o.curvature()) {
+      hv = c.hvp(v).toDoubleArray();
+      terms = c.perTermGradients();
+    }
+    close(FiniteDifferences.hessianVector(m, o, v, H), hv, FD,
+        "channel concatenation: Hv vs central differences of the gradient");
+    List<ParameterVector> alone = o.isolatedSampleGradients();
+    for (int i = 0; i < N; i++) {
+      close(alone.get(i).toDoubleArray(), terms.get(i).toDoubleArray(), EXACT,
+          "channel concatenation: per-term gradient " + i + " vs sample " + i + " alone");
+    }
+  }
+
+  @Test
+  void aGraphOfTwoOutputsIsRefused() {
+    ComputationGraph g = Graphs.init(Graphs.builder(DataType.DOUBLE).addInputs("x")
+        .addLayer("o1", new OutputLayer.Builder(LossFunction.MSE).nIn(3).nOut(1)
+            .activation(Activation.IDENTITY).build(), "x")
+        .addLayer("o2", new OutputLayer.Builder(LossFunction.MSE).nIn(3).nOut(2)
+            .activation(Activation.IDENTITY).build(), "x")
+        .setOutputs("o1", "o2").setInputTypes(InputType.feedForward(3)));
+    UnsupportedLayerException e =
+        assertThrows(UnsupportedLayerException.class, () -> Dl4jGraphModel.of(g));
+    assertTrue(e.getMessage().startsWith(
+        "a ComputationGraph with 1 inputs and 2 outputs (one of each)"), e.getMessage());
   }
 
   private static long offset(ParameterLayout layout, int block) {
