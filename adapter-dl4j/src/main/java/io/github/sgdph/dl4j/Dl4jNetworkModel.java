@@ -13,6 +13,7 @@ import org.nd4j.linalg.dataset.api.DataSet;
  * The curvature interface of a user's own Deeplearning4j {@link MultiLayerNetwork}: exact
  * gradients, Hessian-, Jacobian- and Gauss-Newton-vector products by the adapter's per-layer
  * R-operator (Pearlmutter 1994; Schraudolph 2002), for sgdph's optimizers and analysis tools.
+ * For a {@code ComputationGraph} (a residual network), see {@link Dl4jGraphModel}.
  *
  * <pre>{@code
  * MultiLayerNetwork net = ...;             // built with NeuralNetConfiguration, init() called
