@@ -18,13 +18,15 @@ import io.github.sgdph.tensor.DType;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A native backend on the executors: DJL (PyTorch) replicas in float32, built on the executors
- * from the spec, the backend's name and the dtype, take the same SGN steps as DJL on one machine.
+ * Native backends on the executors: DJL (PyTorch), TensorFlow and DL4J replicas in float32, built
+ * on the executors from the spec, the backend's name and the dtype, take the same SGN steps as the
+ * same backend on one machine.
  * Tolerance 1e-4 relative, the conformance kit's for float32 against another evaluation order
  * ({@code Tolerances}: float32's unit roundoff 6e-8, accumulated over the per-sample sums, CG's
  * iterations and the steps); the log also shows what reordering the samples on one machine
@@ -68,21 +70,22 @@ class NativeBackendOnExecutorsTest {
     }
   }
 
-  @Test
-  void required_djlFloat32ReplicasOnExecutorsTakeTheSingleMachineSgnSteps() {
-    double[] one = oneMachine("djl", SparkTests.range(N));
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"djl", "tensorflow", "dl4j"})
+  void required_float32ReplicasOnExecutorsTakeTheSingleMachineSgnSteps(String backend) {
+    double[] one = oneMachine(backend, SparkTests.range(N));
     int[] reversed = new int[N];
     for (int i = 0; i < N; i++) {
       reversed[i] = N - 1 - i;
     }
-    double noise = relative(oneMachine("djl", reversed), one);
-    double dev = relative(distributed("djl", 2), one);
-    LOG.info("djl float32, {} SGN steps over 2 partitions: deviation {} (one machine, samples"
-        + " reversed: {})", STEPS, dev, noise);
+    double noise = relative(oneMachine(backend, reversed), one);
+    double dev = relative(distributed(backend, 2), one);
+    LOG.info("{} float32, {} SGN steps over 2 partitions: deviation {} (one machine, samples"
+        + " reversed: {})", backend, STEPS, dev, noise);
     assertTrue(dev <= FLOAT32, "deviation " + dev);
     // and the run moved: the comparison is not of two unchanged starting points
     double[] start;
-    try (SpecModel m = SpecBackend.find("djl").build(SPEC, INIT, DType.FLOAT32);
+    try (SpecModel m = SpecBackend.find(backend).build(SPEC, INIT, DType.FLOAT32);
         ParameterVector p = m.parameters()) {
       start = p.toDoubleArray();
     }
