@@ -11,6 +11,7 @@ import io.github.sgdph.model.BuiltInModels;
 import io.github.sgdph.model.DefaultInitializer;
 import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
+import io.github.sgdph.model.NamedArray;
 import io.github.sgdph.model.SpecBackend;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.optim.Optimizer;
@@ -21,6 +22,7 @@ import io.github.sgdph.train.EpochResult;
 import io.github.sgdph.train.Evaluation;
 import io.github.sgdph.train.StepEvent;
 import io.github.sgdph.train.Training;
+import io.github.sgdph.train.TrainingCluster;
 import io.github.sgdph.train.TrainingListener;
 import io.github.sgdph.train.TrainingReport;
 import io.github.sgdph.train.TrainingState;
@@ -142,6 +144,18 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = {"-q", "--quiet"}, description = "Print the final line only.")
   boolean quiet;
 
+  @Option(names = "--master", paramLabel = "URL",
+      description = "Train data-parallel on Apache Spark: local[N], local[*], spark://HOST:7077,"
+          + " yarn, k8s://...; the training set is partitioned over the executors, each with a"
+          + " model replica (docs/SPARK.md). Needs sgdph-spark on the classpath (./sgdph puts it"
+          + " there).")
+  String master;
+
+  @Option(names = "--partitions", defaultValue = "0", paramLabel = "P",
+      description = "With --master: partitions of the training set; 0 (default): the cluster's"
+          + " default parallelism.")
+  int partitions;
+
   @Override
   public Integer call() throws IOException {
     PrintWriter o = spec.commandLine().getOut();
@@ -154,6 +168,9 @@ final class TrainCommand implements Callable<Integer> {
     check(curvatureBatch >= 0, "--curvature-batch: must be >= 0 but was " + curvatureBatch);
     check(limit == null || limit >= 1, "--limit: must be >= 1 but was " + limit);
     check(testLimit == null || testLimit >= 1, "--test-limit: must be >= 1 but was " + testLimit);
+    check(partitions >= 0, "--partitions: must be >= 0 but was " + partitions);
+    check(partitions == 0 || master != null, "--partitions: only with --master");
+    TrainingCluster clusters = master == null ? null : TrainingCluster.find("--master");
     if (out == null) {
       check(resume != null, "--out: required (or --resume DIR)");
       out = resume;
@@ -187,10 +204,14 @@ final class TrainCommand implements Callable<Integer> {
 
     Files.createDirectories(out);
     List<String[]> metrics = from == null ? new ArrayList<>() : earlierMetrics(from.epoch());
-    try (SpecModel m = b.build(ms, DefaultInitializer.initialize(ms, new SplittableRandom(seed)),
-        dt)) {
-      Training.Builder tb = Training.builder().model(m).optimizer(opt).trainingData(trainSet)
-          .testData(testSet).epochs(epochs).batchSize(batch).seed(seed)
+    List<NamedArray> init = DefaultInitializer.initialize(ms, new SplittableRandom(seed));
+    // --master: the same run with the mini-batches evaluated on a cluster's partitions
+    try (TrainingCluster.Session cluster = master == null ? null
+            : clusters.open(master, partitions, trainSet, ms, init, b.name(), dt);
+        SpecModel m = cluster != null ? null : b.build(ms, init, dt)) {
+      Training.Builder tb = (cluster != null ? cluster.training()
+              : Training.builder().model(m).trainingData(trainSet))
+          .optimizer(opt).testData(testSet).epochs(epochs).batchSize(batch).seed(seed)
           .curvatureBatchSize(curvatureBatch)
           .checkpoints(CheckpointFile.sink(out.resolve(CHECKPOINT)), checkpointEvery)
           .listener(new Progress(err, !quiet && System.console() != null))
@@ -204,11 +225,15 @@ final class TrainCommand implements Callable<Integer> {
                 + " %s %s, batch %d, seed %d%s%n",
             model, ms.layout().dimension(), trainSet.size(), optimizer, b.name(),
             dt.jsonName(), batch, seed,
-            from != null ? ", resuming at epoch " + (from.epoch() + 1) + " after step "
-                + from.step() : "");
+            (cluster != null ? " on " + cluster.description() : "")
+                + (from != null ? ", resuming at epoch " + (from.epoch() + 1) + " after step "
+                    + from.step() : ""));
         o.flush();
       }
       TrainingReport r = t.run();
+      if (cluster != null && !quiet) {
+        o.println("communication: " + cluster.communication());
+      }
       if (!r.completed()) {
         err.println("error: training stopped: " + r.stopReason());
         return Main.EXIT_DEVIATION;

@@ -110,6 +110,18 @@ class CliErrorsTest {
   }
 
   @Test
+  void trainOnAClusterWithoutSparkOnTheClasspathIsNamed() {
+    // the CLI's own classpath has no sgdph-spark (./sgdph adds it for --master; the run itself
+    // is sgdph-spark's TrainMasterTest)
+    usageError(a("train", "--master", "local[2]", "--out", dir.toString()), "--master",
+        "sgdph-spark");
+    usageError(a("train", "--partitions", "2", "--out", dir.toString()), "--partitions",
+        "only with --master");
+    usageError(a("train", "--master", "local[2]", "--partitions", "-1", "--out",
+        dir.toString()), "--partitions", ">= 0");
+  }
+
+  @Test
   void verboseAddsTheStackTrace() {
     CliTest.Run r = CliTest.run("replay", "--bundled=linear-mse-probe.json", "--backend",
         BrokenBackend.NAME, "--verbose");

@@ -1,5 +1,6 @@
 package io.github.sgdph.train;
 
+import io.github.sgdph.curvature.CurvatureModel;
 import io.github.sgdph.curvature.Objective;
 import io.github.sgdph.data.ArrayBatch;
 import io.github.sgdph.data.Dataset;
@@ -39,6 +40,12 @@ import org.slf4j.LoggerFactory;
  * <p>Resuming ({@link Builder#resume}) restores parameters, running statistics and optimizer
  * state and continues at the saved epoch and mini-batch; the data order depends only on the seed
  * and epoch, so the resumed run takes exactly the steps the uninterrupted one would have.
+ *
+ * <p>The mini-batches come from a {@link Dataset} ({@link Builder#trainingData}: each batch's
+ * samples are gathered and handed to the model), or from a model that evaluates a batch of
+ * sample indices where the samples are ({@link Builder#trainingObjectives}, e.g. {@code
+ * sgdph-spark}'s {@code SparkModel}, whose samples sit on a cluster's executors): the loop,
+ * checkpoints and resumption are the same.
  */
 public final class Training {
   private static final Logger LOG = LoggerFactory.getLogger(Training.class);
@@ -46,6 +53,8 @@ public final class Training {
   private final SpecModel model;
   private final Optimizer optimizer;
   private final Dataset train;
+  private final CurvatureModel<int[]> indexed;
+  private final int trainingSize;
   private final Dataset test;
   private final int epochs;
   private final int batchSize;
@@ -63,6 +72,8 @@ public final class Training {
     this.model = b.model;
     this.optimizer = b.optimizer;
     this.train = b.train;
+    this.indexed = b.indexed;
+    this.trainingSize = b.train != null ? b.train.size() : b.indexedSize;
     this.test = b.test;
     this.epochs = b.epochs;
     this.batchSize = b.batchSize;
@@ -93,7 +104,7 @@ public final class Training {
    *     batch is dropped
    */
   public int batchesPerEpoch() {
-    return batchesPerEpoch(train.size(), batchSize, dropLast);
+    return batchesPerEpoch(trainingSize, batchSize, dropLast);
   }
 
   private static int batchesPerEpoch(int n, int batchSize, boolean dropLast) {
@@ -112,7 +123,7 @@ public final class Training {
   private TrainingState state(int epoch, int batch, long step, double epochLossSum) {
     return new TrainingState(
         model.spec(), model.algebra().backendName(), model.algebra().dtype(), seed, batchSize,
-        train.size(), epoch, batch, step, epochLossSum, model.exportParameters(),
+        trainingSize, epoch, batch, step, epochLossSum, model.exportParameters(),
         model.runningStatistics(), optimizer.saveState());
   }
 
@@ -140,7 +151,8 @@ public final class Training {
     int batches = batchesPerEpoch();
     List<EpochResult> done = new ArrayList<>();
     for (; epoch < epochs; epoch++, firstBatch = 0, lossSum = 0) {
-      int[] order = shuffle ? EpochOrder.shuffled(train.size(), seed, epoch) : identity();
+      int[] order = shuffle ? EpochOrder.shuffled(trainingSize, seed, epoch)
+          : firstIndices(trainingSize);
       for (TrainingListener l : listeners) {
         l.epochStarted(epoch, batches, firstBatch);
       }
@@ -149,11 +161,10 @@ public final class Training {
       for (int b = firstBatch; b < batches; b++) {
         long t0 = System.nanoTime();
         int from = b * batchSize;
-        int[] idx = Arrays.copyOfRange(order, from, Math.min(train.size(), from + batchSize));
-        ArrayBatch batch = train.batch(idx);
+        int[] idx = Arrays.copyOfRange(order, from, Math.min(trainingSize, from + batchSize));
         StepReport r;
         try {
-          Objective o = model.objective(batch);
+          Objective o = objective(idx);
           if (tracksStatistics) {
             o.updateRunningStatistics();
           }
@@ -203,12 +214,13 @@ public final class Training {
     }
   }
 
-  private int[] identity() {
-    int[] p = new int[train.size()];
-    for (int i = 0; i < p.length; i++) {
-      p[i] = i;
+  /** The mini-batch of these training-sample indices as an objective. */
+  private Objective objective(int[] indices) {
+    if (indexed != null) {
+      return indexed.objective(indices);
     }
-    return p;
+    ArrayBatch batch = train.batch(indices);
+    return model.objective(batch);
   }
 
   private static int[] firstIndices(int n) {
@@ -242,9 +254,9 @@ public final class Training {
     if (s.batchSize() != batchSize) {
       differences.add("batch size: saved " + s.batchSize() + ", this run's " + batchSize);
     }
-    if (s.trainingSize() != train.size()) {
+    if (s.trainingSize() != trainingSize) {
       differences.add(
-          "training samples: saved " + s.trainingSize() + ", this run's " + train.size());
+          "training samples: saved " + s.trainingSize() + ", this run's " + trainingSize);
     }
     if (s.batch() > batchesPerEpoch()) {
       differences.add("batch: saved " + s.batch() + " but an epoch has " + batchesPerEpoch());
@@ -256,7 +268,11 @@ public final class Training {
     double[] flat = trainableValues(s.parameters());
     try (ParameterVector p = ParameterVector.fromArray(model.algebra(), model.layout(), flat)) {
       optimizer.restoreState(s.optimizer());
-      model.setParameters(p);
+      if (indexed != null) {
+        indexed.setParameters(p); // the indexed model's own bookkeeping sees the change
+      } else {
+        model.setParameters(p);
+      }
       model.setRunningStatistics(s.runningStatistics());
     }
   }
@@ -285,6 +301,8 @@ public final class Training {
     private SpecModel model;
     private Optimizer optimizer;
     private Dataset train;
+    private CurvatureModel<int[]> indexed;
+    private int indexedSize;
     private Dataset test;
     private int epochs = 1;
     private int batchSize = 128;
@@ -330,6 +348,25 @@ public final class Training {
      */
     public Builder trainingData(Dataset train) {
       this.train = Objects.requireNonNull(train, "trainingData");
+      return this;
+    }
+
+    /**
+     * The training data as a model that evaluates batches of sample indices itself (instead of
+     * {@link #trainingData}): each mini-batch is {@code objectives.objective(indices)}, indices
+     * in {@code [0, size)}. The {@link #model} is then the one holding the parameters and
+     * running statistics that {@code objectives} evaluates at (checkpoints read them from it and
+     * the evaluation on the test set runs on it); a resumed run sets the parameters through
+     * {@code objectives.setParameters}. Used by {@code sgdph-spark} (samples on executors).
+     *
+     * @param objectives the indexed model
+     * @param size the number of training samples, positive
+     * @return this builder
+     * @throws IllegalArgumentException if {@code size} is not positive
+     */
+    public Builder trainingObjectives(CurvatureModel<int[]> objectives, int size) {
+      this.indexed = Objects.requireNonNull(objectives, "trainingObjectives");
+      this.indexedSize = positive(size, "size");
       return this;
     }
 
@@ -490,20 +527,32 @@ public final class Training {
       if (optimizer == null) {
         throw new IllegalStateException("optimizer: required");
       }
-      if (train == null) {
-        throw new IllegalStateException("trainingData: required");
+      if ((train == null) == (indexed == null)) {
+        throw new IllegalStateException(train == null
+            ? "trainingData: required (or trainingObjectives)"
+            : "trainingData: given with trainingObjectives; set one of them");
       }
       ModelSpec spec = model.spec();
-      fits(spec, train, "trainingData");
+      int size;
+      if (train != null) {
+        fits(spec, train, "trainingData");
+        size = train.size();
+      } else {
+        if (!indexed.layout().sameBlocksAs(model.layout())) {
+          throw new IllegalArgumentException("trainingObjectives: parameter layout "
+              + indexed.layout() + " differs from the model's " + model.layout());
+        }
+        size = indexedSize;
+      }
       if (test != null) {
         fits(spec, test, "testData");
       }
-      if (batchesPerEpoch(train.size(), batchSize, dropLast) == 0) {
+      if (batchesPerEpoch(size, batchSize, dropLast) == 0) {
         throw new IllegalArgumentException(
-            "batchSize: " + batchSize + " exceeds the " + train.size()
+            "batchSize: " + batchSize + " exceeds the " + size
                 + " training samples and the last partial batch is dropped");
       }
-      int last = dropLast ? batchSize : train.size() % batchSize;
+      int last = dropLast ? batchSize : size % batchSize;
       if (needsTwo(spec) && (last == 1 || batchSize == 1 || curvatureBatchSize == 1)) {
         throw new IllegalArgumentException(
             "batchSize: a mini-batch (or curvature batch) of one sample leaves a train-mode"

@@ -225,7 +225,7 @@ public final class SparkTrain {
         SparkModel model = SparkModel.builder().dataset(data).spec(spec)
             .parameters(DefaultInitializer.initialize(spec, new SplittableRandom(o.seed)))
             .backend(o.backend).dtype(dtype).fanIn(o.fanIn).build()) {
-      TrainingReport r = SparkTraining.builder().model(model)
+      TrainingReport r = SparkTraining.builder(model)
           .optimizer(Optimizers.create(new OptimizerSpec(o.optimizer, o.hp)))
           .testData(test).epochs(o.epochs).batchSize(o.batch).seed(o.seed)
           .curvatureBatchSize(o.curvatureBatch)

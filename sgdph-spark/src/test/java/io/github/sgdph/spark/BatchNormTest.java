@@ -112,7 +112,7 @@ class BatchNormTest {
     ArrayDataset data = SparkTests.data(48, 2, true);
     try (SparkDataset d = SparkDataset.distribute(SparkTests.context(), data, 2);
         SparkModel m = SparkModel.builder().dataset(d).spec(SPEC).parameters(INIT).build()) {
-      TrainingReport r = SparkTraining.builder().model(m)
+      TrainingReport r = SparkTraining.builder(m)
           .optimizer(Optimizers.create(new OptimizerSpec("sgn",
               Map.of("max_cg_iters", 4, "trust_region", true))))
           .testData(data).epochs(2).batchSize(16).seed(1).build().run();

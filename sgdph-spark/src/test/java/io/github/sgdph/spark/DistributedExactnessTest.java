@@ -165,7 +165,7 @@ class DistributedExactnessTest {
   static double[] trainDistributed(Map<String, Object> hp, int partitions) {
     try (SparkDataset d = SparkDataset.distribute(SparkTests.context(), MINI, partitions);
         SparkModel m = SparkModel.builder().dataset(d).spec(SPEC).parameters(INIT).build()) {
-      TrainingReport r = SparkTraining.builder().model(m)
+      TrainingReport r = SparkTraining.builder(m)
           .optimizer(Optimizers.create(new OptimizerSpec("sgn", hp)))
           .epochs(2).batchSize(12).seed(7).curvatureBatchSize(6).build().run();
       assertEquals(8, r.steps());
