@@ -168,7 +168,59 @@ public final class KroneckerFactors {
     if (type == FisherType.MONTE_CARLO && draws < 1) {
       throw new IllegalArgumentException("draws: must be >= 1 but was " + draws);
     }
-    return new Accumulator(model, loss, type, draws, seed, eigenbasisScaling).run(batches);
+    Accumulator acc = new Accumulator(
+        model.layout().root(), model.algebra(), loss, type, draws, seed, eigenbasisScaling);
+    for (int b = 0; b < batches.size(); b++) {
+      ArrayBatch batch = Objects.requireNonNull(batches.get(b), "batches[" + b + "]");
+      try (Curvature c = model.objective(batch).curvature()) {
+        acc.add(c, batch.yView());
+      }
+    }
+    return acc.finish();
+  }
+
+  /**
+   * The Kronecker factors of one batch, from its curvature (what an optimizer step has).
+   *
+   * @param curvature the batch's curvature at the current parameters; not closed
+   * @param loss the model's loss; may be null for {@link FisherType#EMPIRICAL}
+   * @param labels the batch's labels (as {@link PredictiveDistribution#fromOutputGradient} reads
+   *     them); may be null for {@link FisherType#EMPIRICAL}
+   * @param type the expectation over the labels
+   * @param draws the number {@code K} of label draws per sample for {@link FisherType#MONTE_CARLO}
+   * @param seed the seed of the draws
+   * @param eigenbasisScaling whether to compute EKFAC's scalings as well
+   * @return the factors
+   * @throws IllegalArgumentException naming the argument if {@code loss} or {@code labels} is
+   *     missing where needed or {@code draws < 1}
+   * @throws UnsupportedOperationException naming the backend if it lacks the Kronecker-factor SPI
+   */
+  public static KroneckerFactors of(
+      Curvature curvature,
+      LossKind loss,
+      double[] labels,
+      FisherType type,
+      int draws,
+      long seed,
+      boolean eigenbasisScaling) {
+    Objects.requireNonNull(curvature, "curvature");
+    Objects.requireNonNull(type, "type");
+    if (type != FisherType.EMPIRICAL && (loss == null || labels == null)) {
+      throw new IllegalArgumentException(
+          "loss, labels: needed for the " + type + " Fisher's predictive distribution");
+    }
+    if (type == FisherType.MONTE_CARLO && draws < 1) {
+      throw new IllegalArgumentException("draws: must be >= 1 but was " + draws);
+    }
+    ParameterLayout root = curvature.layout().root();
+    TensorAlgebra algebra;
+    try (Tensor t = curvature.outputGradient()) {
+      algebra = t.algebra();
+    }
+    Accumulator acc =
+        new Accumulator(root, algebra, loss, type, draws, seed, eigenbasisScaling);
+    acc.add(curvature, labels);
+    return acc.finish();
   }
 
   /** EKFAC's scalings per layer and the eigenbases they refer to. */
@@ -185,7 +237,7 @@ public final class KroneckerFactors {
 
   /** One pass over the batches, summing the factors. */
   private static final class Accumulator {
-    private final CurvatureModel<ArrayBatch> model;
+    private final TensorAlgebra algebra;
     private final LossKind loss;
     private final FisherType type;
     private final int draws;
@@ -200,28 +252,23 @@ public final class KroneckerFactors {
     private int samples;
 
     Accumulator(
-        CurvatureModel<ArrayBatch> model,
+        ParameterLayout root,
+        TensorAlgebra algebra,
         LossKind loss,
         FisherType type,
         int draws,
         long seed,
         boolean ekfac) {
-      this.model = model;
+      this.algebra = algebra;
       this.loss = loss;
       this.type = type;
       this.draws = draws;
       this.ekfac = ekfac;
       this.random = new SplittableRandom(seed);
-      this.root = model.layout().root();
+      this.root = root;
     }
 
-    KroneckerFactors run(List<ArrayBatch> batches) {
-      for (int b = 0; b < batches.size(); b++) {
-        ArrayBatch batch = Objects.requireNonNull(batches.get(b), "batches[" + b + "]");
-        try (Curvature c = model.objective(batch).curvature()) {
-          add(c, batch);
-        }
-      }
+    KroneckerFactors finish() {
       double inv = 1.0 / samples;
       for (int l = 0; l < layers.size(); l++) {
         scale(a[l], inv);
@@ -235,11 +282,10 @@ public final class KroneckerFactors {
         }
       }
       Eigenbasis s = ekfac ? scalings(inv) : null;
-      return new KroneckerFactors(
-          root, model.algebra(), layers, a, g, diag, s, type, samples);
+      return new KroneckerFactors(root, algebra, layers, a, g, diag, s, type, samples);
     }
 
-    private void add(Curvature c, ArrayBatch batch) {
+    void add(Curvature c, double[] labels) {
       List<FactoredLayer> ls = c.factoredLayers();
       if (layers == null) {
         layers = List.copyOf(ls);
@@ -297,7 +343,7 @@ public final class KroneckerFactors {
         }
         case MONTE_CARLO -> {
           PredictiveDistribution p =
-              PredictiveDistribution.fromOutputGradient(loss, dz, batch.yView(), n);
+              PredictiveDistribution.fromOutputGradient(loss, dz, labels, n);
           for (int s = 0; s < draws; s++) {
             seeds.add(new Seed(
                 p.termOutputGradients(p.sampleLabels(random)), p.fisherScale() / draws, -1));
@@ -305,7 +351,7 @@ public final class KroneckerFactors {
         }
         case EXACT -> {
           PredictiveDistribution p =
-              PredictiveDistribution.fromOutputGradient(loss, dz, batch.yView(), n);
+              PredictiveDistribution.fromOutputGradient(loss, dz, labels, n);
           for (int i = 0; i < n; i++) {
             double[] f = p.hessianFactor(i);
             for (int col = 0; col < k; col++) {
@@ -548,6 +594,91 @@ public final class KroneckerFactors {
       }
     }
     return out;
+  }
+
+  /**
+   * The factors as named host buffers, for an optimizer's saved state: {@code prefix + "A." + l},
+   * {@code prefix + "G." + l} per layer {@code l} and {@code prefix + "D." + b} (one row) per
+   * non-factored root block {@code b}. EKFAC scalings are not included.
+   *
+   * @param prefix the prefix of the buffer names
+   * @return a new map of copies
+   */
+  public java.util.Map<String, double[][]> toBuffers(String prefix) {
+    java.util.Map<String, double[][]> m = new java.util.LinkedHashMap<>();
+    for (int l = 0; l < layers.size(); l++) {
+      m.put(prefix + "A." + l, copy(a[l]));
+      m.put(prefix + "G." + l, copy(g[l]));
+    }
+    for (int b = 0; b < diagonal.length; b++) {
+      if (diagonal[b] != null) {
+        m.put(prefix + "D." + b, new double[][] {diagonal[b].clone()});
+      }
+    }
+    return m;
+  }
+
+  /**
+   * Factors of the layers a curvature reports, read back from {@link #toBuffers}.
+   *
+   * @param curvature a curvature of the model (for its layout, algebra and factored layers)
+   * @param type the Fisher type the factors were computed with
+   * @param samples the number of samples they were computed from
+   * @param buffers the buffers
+   * @param prefix the prefix of their names
+   * @return the factors
+   * @throws IllegalArgumentException naming the buffer if one is missing or has the wrong shape
+   */
+  public static KroneckerFactors fromBuffers(
+      Curvature curvature,
+      FisherType type,
+      int samples,
+      java.util.Map<String, double[][]> buffers,
+      String prefix) {
+    ParameterLayout root = curvature.layout().root();
+    List<FactoredLayer> layers = List.copyOf(curvature.factoredLayers());
+    TensorAlgebra algebra;
+    try (Tensor t = curvature.outputGradient()) {
+      algebra = t.algebra();
+    }
+    double[][][] a = new double[layers.size()][][];
+    double[][][] g = new double[layers.size()][][];
+    boolean[] factored = new boolean[root.blockCount()];
+    for (int l = 0; l < layers.size(); l++) {
+      FactoredLayer f = layers.get(l);
+      a[l] = square(buffers, prefix + "A." + l, f.homogeneousInputDim());
+      g[l] = square(buffers, prefix + "G." + l, f.outputDim());
+      factored[f.weightBlock()] = true;
+      if (f.hasBias()) {
+        factored[f.biasBlock()] = true;
+      }
+    }
+    double[][] d = new double[root.blockCount()][];
+    for (int b = 0; b < d.length; b++) {
+      if (!factored[b]) {
+        String key = prefix + "D." + b;
+        double[][] v = buffers.get(key);
+        if (v == null || v.length != 1 || v[0] == null || v[0].length != root.block(b).size()) {
+          throw new IllegalArgumentException(key + ": missing or not of " + root.block(b).size()
+              + " entries");
+        }
+        d[b] = v[0].clone();
+      }
+    }
+    return new KroneckerFactors(root, algebra, layers, a, g, d, null, type, samples);
+  }
+
+  private static double[][] square(java.util.Map<String, double[][]> buffers, String key, int n) {
+    double[][] m = buffers.get(key);
+    if (m == null || m.length != n) {
+      throw new IllegalArgumentException(key + ": missing or not " + n + " × " + n);
+    }
+    for (double[] r : m) {
+      if (r == null || r.length != n) {
+        throw new IllegalArgumentException(key + ": not " + n + " × " + n);
+      }
+    }
+    return copy(m);
   }
 
   /**
