@@ -333,9 +333,14 @@ class KroneckerFactorsTest {
       }
       int last = root.blockCount() - 1;
       ParameterLayout sel = root.select(k.layers().get(0).weightBlock(), last);
-      assertClose(submatrix(want, indices(sel)),
+      double[][] block = submatrix(want, indices(sel));
+      assertClose(block,
           DenseSymmetricEigen.materialize(k.kfac(sel), ReferenceAlgebra.INSTANCE), 1e-12,
           "KFAC block");
+      assertEquals(KroneckerFactorsTest.trace(want), k.kfac().trace(),
+          1e-12 * KroneckerFactorsTest.trace(want), "trace");
+      assertEquals(KroneckerFactorsTest.trace(block), k.kfac(sel).trace(),
+          1e-12 * KroneckerFactorsTest.trace(block), "block trace");
     }
   }
 
@@ -531,6 +536,13 @@ class KroneckerFactorsTest {
         }
         assertClose(want, DenseSymmetricEigen.materialize(k.ekfac(), ReferenceAlgebra.INSTANCE),
             1e-10, net.name() + " EKFAC");
+        assertEquals(trace(want), k.ekfac().trace(), 1e-10 * trace(want), "EKFAC trace");
+        ParameterLayout weightOnly = root.select(k.layers().get(0).weightBlock());
+        double[][] wb = submatrix(want, indices(weightOnly));
+        assertClose(wb,
+            DenseSymmetricEigen.materialize(k.ekfac(weightOnly), ReferenceAlgebra.INSTANCE),
+            1e-10, net.name() + " EKFAC block");
+        assertEquals(trace(wb), k.ekfac(weightOnly).trace(), 1e-10 * trace(wb), "block trace");
         LinearOperator inv = k.ekfac().dampedInverse(lambda);
         try (ParameterVector v = ParameterVector.randomNormal(ReferenceAlgebra.INSTANCE, root,
                 new SplittableRandom(16));

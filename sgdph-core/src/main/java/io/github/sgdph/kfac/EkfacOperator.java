@@ -63,6 +63,34 @@ public final class EkfacOperator extends LayerwiseOperator {
   }
 
   /**
+   * The trace, in closed form on whole layers ({@code Σ s}); on a partly selected layer the sum of
+   * the diagonal block's diagonal {@code Σ_{o,j∈S} Σ_{x,y} s_xy (Q_G)_ox² (Q_A)_jy²}.
+   *
+   * @return the exact trace of this operator
+   */
+  public double trace() {
+    double t = 0;
+    for (LayerView.Part p : view.parts) {
+      double[][] qa = factors.qa(p.layer());
+      double[][] qg = factors.qg(p.layer());
+      double[][] s = factors.s(p.layer());
+      // column weights w_y = Σ_{j∈S} (Q_A)_jy², row weights Σ_o (Q_G)_ox² = 1
+      double[] w = new double[qa.length];
+      for (int j : p.cols()) {
+        for (int y = 0; y < qa.length; y++) {
+          w[y] += qa[j][y] * qa[j][y];
+        }
+      }
+      for (int x = 0; x < qg.length; x++) {
+        for (int y = 0; y < w.length; y++) {
+          t += s[x][y] * w[y];
+        }
+      }
+    }
+    return t + diagonalTrace();
+  }
+
+  /**
    * The inverse of {@code EKFAC + λI}: {@code Q (s + λ)⁻¹ Qᵀ} per layer, {@code 1/(d + λ)} on the
    * diagonal blocks.
    *

@@ -36,6 +36,29 @@ public final class KfacOperator extends LayerwiseOperator {
   }
 
   /**
+   * The trace, in closed form: {@code Σ_layers tr(G) tr(A_SS)} plus the diagonal blocks' sums.
+   *
+   * @return the exact trace of this operator
+   */
+  public double trace() {
+    double t = 0;
+    for (LayerView.Part p : view.parts) {
+      double ta = 0;
+      double[][] a = factors.a(p.layer());
+      for (int c : p.cols()) {
+        ta += a[c][c];
+      }
+      double[][] g = factors.g(p.layer());
+      double tg = 0;
+      for (int o = 0; o < g.length; o++) {
+        tg += g[o][o];
+      }
+      t += ta * tg;
+    }
+    return t + diagonalTrace();
+  }
+
+  /**
    * The factored-Tikhonov damped inverse (see the class comment); the factor inverses are
    * computed once, by Cholesky factorisations.
    *

@@ -52,6 +52,17 @@ abstract class LayerwiseOperator implements LinearOperator {
     return view.vector(factors.algebra(), out);
   }
 
+  /** The sum of the diagonal blocks' entries. */
+  final double diagonalTrace() {
+    double t = 0;
+    for (int root : view.otherRoot) {
+      for (double v : factors.diag(root)) {
+        t += v;
+      }
+    }
+    return t;
+  }
+
   /** Checks a damping {@code λ > 0}. */
   static double requireDamping(double lambda) {
     if (!(lambda > 0) || !Double.isFinite(lambda)) {
