@@ -106,18 +106,20 @@ class PreconditionedCgTest {
   }
 
   /**
-   * HF ({@code hf}, one block) and block-diagonal HF by name with each curvature preconditioner
-   * take steps that lower the loss on the ill-conditioned batch.
+   * HF ({@code hf}, one block), block-diagonal HF and SGN by name with each curvature
+   * preconditioner take steps that lower the loss on an ill-conditioned batch; a bad name is
+   * refused naming the key.
    */
   @Test
   void hessianFreeStepsWithTheCurvaturePreconditioners() {
     ModelSpec spec = spec(4, LossKind.SOFTMAX_CROSS_ENTROPY);
     ArrayBatch batch = illConditioned(spec, 24, 3);
-    for (String name : List.of("hf", "bdhf")) {
+    for (String name : List.of("hf", "bdhf", "sgn")) {
       for (String p : List.of("ggn-diagonal", "kfac")) {
         try (SpecModel model = KfacFixtures.build(spec, 4)) {
-          Optimizer o = Optimizers.create(new OptimizerSpec(name, Map.of("preconditioner", p,
-              "curvature_batch_fraction", 1.0)));
+          Optimizer o = Optimizers.create(new OptimizerSpec(name, name.equals("sgn")
+              ? Map.of("cg_preconditioner", p)
+              : Map.of("preconditioner", p, "curvature_batch_fraction", 1.0)));
           double first = model.objective(batch).loss();
           StepReport last = null;
           for (int s = 0; s < 5; s++) {
@@ -129,5 +131,12 @@ class PreconditionedCgTest {
         }
       }
     }
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalArgumentException.class, () -> Optimizers.create(
+            new OptimizerSpec("sgn", Map.of("cg_preconditioner", "kfca"))));
+    assertTrue(e.getMessage().contains("cg_preconditioner"), e.getMessage());
+    e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> Optimizers.create(new OptimizerSpec("hf", Map.of("preconditioner", "kfca"))));
+    assertTrue(e.getMessage().contains("preconditioner"), e.getMessage());
   }
 }

@@ -2,6 +2,7 @@ package io.github.sgdph.kfac;
 
 import io.github.sgdph.analysis.FisherCurvature;
 import io.github.sgdph.curvature.Curvature;
+import io.github.sgdph.curvature.Objective;
 import io.github.sgdph.linalg.InverseDiagonalOperator;
 import io.github.sgdph.linalg.LinearOperator;
 import io.github.sgdph.model.LossKind;
@@ -103,6 +104,47 @@ public final class CurvaturePreconditioner implements AutoCloseable {
       throw e;
     }
     return new CurvaturePreconditioner(kind, lambda, d, null);
+  }
+
+  /**
+   * The preconditioner of an objective's batch, whose loss and labels it reads ({@link
+   * LabelledObjective}).
+   *
+   * @param kind which preconditioner
+   * @param objective the batch; a {@link LabelledObjective}
+   * @param curvature its curvature at the current parameters; not closed
+   * @param lambda the damping {@code λ > 0} of the system
+   * @return the preconditioner; close it
+   * @throws UnsupportedOperationException naming the objective's class if it is not a {@link
+   *     LabelledObjective}, or the backend if it lacks the SPI
+   */
+  public static CurvaturePreconditioner of(
+      Kind kind, Objective objective, Curvature curvature, double lambda) {
+    Objects.requireNonNull(objective, "objective");
+    if (!(objective instanceof LabelledObjective lo)) {
+      throw new UnsupportedOperationException(
+          "preconditioner " + kind.jsonName() + ": needs the loss and labels, which "
+              + objective.getClass().getName() + " does not give (LabelledObjective)");
+    }
+    return of(kind, curvature, lo.lossKind(), lo.labels(), lambda);
+  }
+
+  /**
+   * Parses a case file's name of a curvature preconditioner.
+   *
+   * @param key the hyper-parameter's name, for the message
+   * @param s {@code ggn-diagonal} or {@code kfac}
+   * @return the kind
+   * @throws IllegalArgumentException naming {@code key} for another value
+   */
+  public static Kind parse(String key, String s) {
+    for (Kind k : Kind.values()) {
+      if (k.jsonName().equals(s)) {
+        return k;
+      }
+    }
+    throw new IllegalArgumentException(
+        key + ": expected 'ggn-diagonal' or 'kfac' but was '" + s + "'");
   }
 
   /**

@@ -3,7 +3,6 @@ package io.github.sgdph.optim;
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.curvature.Objective;
 import io.github.sgdph.kfac.CurvaturePreconditioner;
-import io.github.sgdph.kfac.LabelledObjective;
 import io.github.sgdph.linalg.CgResult;
 import io.github.sgdph.linalg.ConjugateGradient;
 import io.github.sgdph.linalg.GaussNewtonOperator;
@@ -161,7 +160,7 @@ import org.slf4j.LoggerFactory;
  * factored-Tikhonov damped inverse of the KFAC matrix of the exact Fisher (which is the GGN for
  * these losses) with the step's λ, restricted to each block. Each costs {@code n k} backward
  * passes on the curvature batch ({@code n} samples, {@code k} outputs) and needs the batch's
- * labels ({@link LabelledObjective}); KFAC also needs the Kronecker-factor SPI.
+ * labels ({@link io.github.sgdph.kfac.LabelledObjective}); KFAC also needs the Kronecker-factor SPI.
  *
  * <p><b>State</b>: scalars {@code t} and {@code lambda}; buffer {@code cg_warm_start} (the final
  * CG iterates of the last step, undecayed, over every tensor).
@@ -722,7 +721,7 @@ public final class BlockDiagonalHessianFree implements Optimizer {
 
   /**
    * The {@code ggn-diagonal} or {@code kfac} preconditioner of the curvature batch, null for the
-   * others. Both need the loss and labels ({@link LabelledObjective}).
+   * others. Both need the loss and labels ({@link io.github.sgdph.kfac.LabelledObjective}).
    */
   private CurvaturePreconditioner curvaturePreconditioner(
       Objective curvatureBatch, Curvature cc, double lambdaStep) {
@@ -731,15 +730,7 @@ public final class BlockDiagonalHessianFree implements Optimizer {
       case KFAC -> CurvaturePreconditioner.Kind.KFAC;
       default -> null;
     };
-    if (kind == null) {
-      return null;
-    }
-    if (!(curvatureBatch instanceof LabelledObjective lo)) {
-      throw new UnsupportedOperationException(
-          "preconditioner " + preconditioner.jsonName() + ": needs the loss and labels, which "
-              + curvatureBatch.getClass().getName() + " does not give (LabelledObjective)");
-    }
-    return CurvaturePreconditioner.of(kind, cc, lo.lossKind(), lo.labels(), lambdaStep);
+    return kind == null ? null : CurvaturePreconditioner.of(kind, curvatureBatch, cc, lambdaStep);
   }
 
   /**

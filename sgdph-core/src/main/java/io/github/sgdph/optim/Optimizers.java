@@ -147,7 +147,7 @@ public final class Optimizers {
     s.requireKnown(
         Set.of("lr", "alpha", "beta", "rho", "rho_min", "max_cg_iters", "min_cg_iters", "k_cg",
             "cg_tol", "line_search", "ls_c", "ls_rho", "max_ls_iters", "trust_region", "cg_prec",
-            "alpha_exp", "rho_decay", "rho_decay_steps"));
+            "alpha_exp", "rho_decay", "rho_decay_steps", "cg_preconditioner"));
     if (s.has("lr") && s.has("alpha")) {
       throw new IllegalArgumentException("optimizer.alpha: give either lr or alpha, not both");
     }
@@ -176,6 +176,13 @@ public final class Optimizers {
         "max_ls_iters", () -> b.maxLsIters(s.getInt("max_ls_iters", 10)));
     b.trustRegion(s.getBoolean("trust_region", false));
     b.cgPrec(s.getBoolean("cg_prec", false));
+    if (s.has("cg_preconditioner")) {
+      String cp = s.getString("cg_preconditioner", "none");
+      if (!cp.equals("none")) {
+        b.curvaturePreconditioner(io.github.sgdph.kfac.CurvaturePreconditioner.parse(
+            "optimizer.cg_preconditioner", cp));
+      }
+    }
     OptimizerSpec.labelled("alpha_exp", () -> b.alphaExp(s.getDouble("alpha_exp", 1)));
     OptimizerSpec.labelled(
         "rho_decay", () -> b.rhoDecay(Sgn.RhoDecay.parse(s.getString("rho_decay", "const"))));
