@@ -26,6 +26,21 @@ final class Conv2dLayer extends Layer {
     this.pos = g.positions();
   }
 
+  /** {@code C·kh·kw}: the size of an unfolded patch. */
+  int patchSize() {
+    return patch;
+  }
+
+  /** {@code oh·ow}: the number of output positions. */
+  int positions() {
+    return pos;
+  }
+
+  /** The number of output channels. */
+  int outChannels() {
+    return outC;
+  }
+
   private double[] im2col(double[] x, int n) {
     double[] cols = new double[n * patch * pos];
     for (int s = 0; s < n; s++) {
@@ -112,6 +127,11 @@ final class Conv2dLayer extends Layer {
       super(x, y, n);
       this.w = w;
       this.cols = cols;
+    }
+
+    @Override
+    double[] factorInput() {
+      return cols;
     }
 
     @Override

@@ -20,6 +20,16 @@ final class DenseLayer extends Layer {
     this.bias = bias;
   }
 
+  /** The number of input features. */
+  int inFeatures() {
+    return inF;
+  }
+
+  /** The number of output features. */
+  int outFeatures() {
+    return outF;
+  }
+
   @Override
   Node forward(double[][] p, double[] x, int n) {
     double[] y = new double[n * outF];

@@ -46,6 +46,14 @@ abstract class Layer {
     abstract double[] backward(double[] gOut, double[][] gP, boolean needGIn);
 
     /**
+     * The layer's input as Kronecker factors see it, {@code [n, inputDim, positions]}: the input
+     * itself for a dense layer, the im2col patches for a convolution (shared, not copied).
+     */
+    double[] factorInput() {
+      return in;
+    }
+
+    /**
      * Pearlmutter's R-forward: {@code R{out} = J_x R{in} + J_θ v}, with a null {@code rIn} or
      * {@code vP} slot meaning zero. Returns null when the result is identically zero.
      */

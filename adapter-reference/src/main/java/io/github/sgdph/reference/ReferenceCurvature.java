@@ -1,10 +1,13 @@
 package io.github.sgdph.reference;
 
 import io.github.sgdph.curvature.Curvature;
+import io.github.sgdph.curvature.FactoredLayer;
 import io.github.sgdph.data.ArrayBatch;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
 import io.github.sgdph.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Loss, gradient and exact curvature products of a {@link ReferenceModel} on one batch at the
@@ -44,6 +47,10 @@ public final class ReferenceCurvature implements Curvature {
   private double[][] gOut;
   /** The gradient per trainable block, filled by the backward pass. */
   private double[][] grad;
+  /** The factored layers and their network layer indices, computed on first use. */
+  private List<FactoredLayer> factored;
+
+  private int[] factoredAt;
 
   ReferenceCurvature(ReferenceModel model, ArrayBatch batch) {
     this.model = model;
@@ -121,6 +128,86 @@ public final class ReferenceCurvature implements Curvature {
 
   @Override
   public ParameterVector vjp(Tensor u) {
+    double[][] g = backwardFrom(seed(u)).grad;
+    ParameterLayout layout = model.layout();
+    ReferenceTensor[] t = new ReferenceTensor[g.length];
+    for (int b = 0; b < t.length; b++) {
+      t[b] = ReferenceAlgebra.INSTANCE.wrap(g[b], layout.block(b).shape());
+    }
+    return ParameterVector.of(layout, t);
+  }
+
+  /**
+   * The dense and convolutional layers with a trainable weight, in forward order. The reference
+   * backend keeps every layer's input (and a convolution's im2col patches) from its forward pass
+   * and every layer's output gradient from its backward pass, so the Kronecker-factor SPI reads
+   * them off directly.
+   */
+  @Override
+  public List<FactoredLayer> factoredLayers() {
+    ensureLive();
+    if (factored == null) {
+      List<FactoredLayer> out = new ArrayList<>();
+      List<Integer> at = new ArrayList<>();
+      for (int l = 0; l < net.layers.length; l++) {
+        int w = blockOf(l, Network.WEIGHT);
+        if (w < 0) {
+          continue;
+        }
+        int b = blockOf(l, Network.BIAS);
+        String name = model.layout().block(w).name();
+        if (net.layers[l] instanceof DenseLayer d) {
+          out.add(new FactoredLayer(FactoredLayer.Kind.DENSE, name, w, b, d.inFeatures(),
+              d.outFeatures(), 1));
+          at.add(l);
+        } else if (net.layers[l] instanceof Conv2dLayer c) {
+          out.add(new FactoredLayer(FactoredLayer.Kind.CONV2D, name, w, b, c.patchSize(),
+              c.outChannels(), c.positions()));
+          at.add(l);
+        }
+      }
+      factored = List.copyOf(out);
+      factoredAt = at.stream().mapToInt(Integer::intValue).toArray();
+    }
+    return factored;
+  }
+
+  /** The trainable block in slot {@code slot} of layer {@code l}, or -1. */
+  private int blockOf(int l, int slot) {
+    for (int b = 0; b < net.blockLayer.length; b++) {
+      if (net.blockLayer[b] == l && net.blockSlot[b] == slot) {
+        return b;
+      }
+    }
+    return -1;
+  }
+
+  @Override
+  public Tensor layerInputs(int layer) {
+    List<FactoredLayer> layers = factoredLayers();
+    java.util.Objects.checkIndex(layer, layers.size());
+    FactoredLayer f = layers.get(layer);
+    return ReferenceAlgebra.INSTANCE.wrap(
+        nodes[factoredAt[layer]].factorInput().clone(), n, f.inputDim(), f.positions());
+  }
+
+  @Override
+  public List<Tensor> layerOutputGradients(Tensor u) {
+    List<FactoredLayer> layers = factoredLayers();
+    double[][] go = backwardFrom(seed(u)).gOut;
+    List<Tensor> out = new ArrayList<>(layers.size());
+    for (int i = 0; i < layers.size(); i++) {
+      FactoredLayer f = layers.get(i);
+      double[] g = go[factoredAt[i]];
+      out.add(ReferenceAlgebra.INSTANCE.wrap(
+          g == null ? new double[n * f.outputDim() * f.positions()] : g.clone(),
+          n, f.outputDim(), f.positions()));
+    }
+    return out;
+  }
+
+  /** A host copy of the seed {@code u} of a backward pass, checked against the outputs. */
+  private double[] seed(Tensor u) {
     ensureLive();
     java.util.Objects.requireNonNull(u, "u");
     if (!(u instanceof ReferenceTensor)) {
@@ -133,13 +220,7 @@ public final class ReferenceCurvature implements Curvature {
           "u: shape " + java.util.Arrays.toString(shape) + " is not the outputs' [" + n + ", "
               + net.outputs + "]");
     }
-    double[][] g = backwardFrom(ReferenceModel.host(u).clone()).grad;
-    ParameterLayout layout = model.layout();
-    ReferenceTensor[] t = new ReferenceTensor[g.length];
-    for (int b = 0; b < t.length; b++) {
-      t[b] = ReferenceAlgebra.INSTANCE.wrap(g[b], layout.block(b).shape());
-    }
-    return ParameterVector.of(layout, t);
+    return ReferenceModel.host(u).clone();
   }
 
   private Backward backwardFrom(double[] seed) {

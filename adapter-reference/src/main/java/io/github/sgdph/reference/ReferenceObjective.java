@@ -3,6 +3,7 @@ package io.github.sgdph.reference;
 import io.github.sgdph.curvature.Capabilities;
 import io.github.sgdph.curvature.Objective;
 import io.github.sgdph.data.ArrayBatch;
+import io.github.sgdph.kfac.LabelledObjective;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
 
@@ -11,7 +12,7 @@ import io.github.sgdph.param.ParameterVector;
  * one forward pass and keeps the activations for the gradient and the curvature products;
  * {@link #loss()} and {@link #lossAt} are forward passes only.
  */
-public final class ReferenceObjective implements Objective {
+public final class ReferenceObjective implements Objective, LabelledObjective {
   private final ReferenceModel model;
   private final ArrayBatch batch;
 
@@ -87,6 +88,16 @@ public final class ReferenceObjective implements Objective {
     model.ensureOpen();
     io.github.sgdph.curvature.SpiChecks.subBatchIndices(indices, batch.size());
     return new ReferenceObjective(model, batch.subset(indices));
+  }
+
+  @Override
+  public io.github.sgdph.model.LossKind lossKind() {
+    return model.spec().loss();
+  }
+
+  @Override
+  public double[] labels() {
+    return batch.yView();
   }
 
   @Override

@@ -16,6 +16,8 @@ import io.github.sgdph.analysis.SpectralDensity;
 import io.github.sgdph.analysis.StochasticLanczosQuadrature;
 import io.github.sgdph.analysis.TraceEstimate;
 import io.github.sgdph.cases.CaseFile;
+import io.github.sgdph.kfac.FisherType;
+import io.github.sgdph.kfac.KroneckerFactors;
 import io.github.sgdph.linalg.LinearOperator;
 import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.SpecBackend;
@@ -147,12 +149,14 @@ final class AnalyzeCommand implements Callable<Integer> {
   @Option(names = "--matrix", split = ",", paramLabel = "NAME",
       description = "Also analyse: fisher (the Monte-Carlo Fisher F_MC, labels drawn from the"
           + " model; its top-k by Lanczos, an estimate of G's), ggn-diagonal (G's exact"
-          + " diagonal from the loss Hessian's factors: its trace and per-tensor sums)."
-          + " Comma-separated or repeated.")
+          + " diagonal from the loss Hessian's factors: its trace and per-tensor sums), kfac,"
+          + " ekfac (the KFAC / EKFAC matrix of the Monte-Carlo Fisher: top-k by Lanczos, exact"
+          + " trace, spectral density by SLQ). Comma-separated or repeated.")
   List<String> matrices = new ArrayList<>();
 
   @Option(names = "--fisher-draws", defaultValue = "1", paramLabel = "K",
-      description = "Label draws per sample for --matrix fisher (default: ${DEFAULT-VALUE}).")
+      description = "Label draws per sample for --matrix fisher, kfac and ekfac (default:"
+          + " ${DEFAULT-VALUE}).")
   int fisherDraws;
 
   @Option(names = "--progress", description = "Report progress of long runs on stderr.")
@@ -171,8 +175,9 @@ final class AnalyzeCommand implements Callable<Integer> {
     check(repeats >= 1, "--repeats: must be >= 1 but was " + repeats);
     check(fisherDraws >= 1, "--fisher-draws: must be >= 1 but was " + fisherDraws);
     for (String m : matrices) {
-      check(m.equals("fisher") || m.equals("ggn-diagonal"),
-          "--matrix: must be fisher or ggn-diagonal but was '" + m + "'");
+      check(m.equals("fisher") || m.equals("ggn-diagonal") || m.equals("kfac")
+              || m.equals("ekfac"),
+          "--matrix: must be fisher, ggn-diagonal, kfac or ekfac but was '" + m + "'");
     }
     SampleGradients kind = switch (sampleGradients) {
       case "per-term" -> SampleGradients.PER_TERM;
@@ -258,7 +263,10 @@ final class AnalyzeCommand implements Callable<Integer> {
         }
 
         if (!matrices.isEmpty()) {
-          products += fisherMatrices(o, j, model, c, kk, lanczos);
+          if (matrices.contains("fisher") || matrices.contains("ggn-diagonal")) {
+            products += fisherMatrices(o, j, model, c, kk, lanczos);
+          }
+          products += kroneckerMatrices(o, j, model, c, kk, lanczos, slq);
         }
 
         if (perLayer) {
@@ -495,6 +503,59 @@ final class AnalyzeCommand implements Callable<Integer> {
           j.put("ggn_diagonal", gj);
         }
       }
+    }
+    return products;
+  }
+
+  /**
+   * {@code --matrix kfac,ekfac}: the KFAC / EKFAC matrix of the Monte-Carlo Fisher ({@code
+   * --fisher-draws} draws per sample), its top-k (Lanczos), exact trace (closed form) and SLQ
+   * density.
+   */
+  private long kroneckerMatrices(PrintWriter o, Map<String, Object> j, SpecModel model,
+      CaseFile c, int kk, Lanczos lanczos, StochasticLanczosQuadrature slq) {
+    boolean kfac = matrices.contains("kfac");
+    boolean ekfac = matrices.contains("ekfac");
+    if (!kfac && !ekfac) {
+      return 0;
+    }
+    long products = 0;
+    KroneckerFactors kf = KroneckerFactors.compute(model, c.batches(), FisherType.MONTE_CARLO,
+        fisherDraws, rng(11).nextLong(), ekfac);
+    for (String which : List.of("kfac", "ekfac")) {
+      if (!matrices.contains(which)) {
+        continue;
+      }
+      LinearOperator op = which.equals("kfac") ? kf.kfac() : kf.ekfac();
+      double trace = which.equals("kfac") ? kf.kfac().trace() : kf.ekfac().trace();
+      String label = which.toUpperCase(Locale.ROOT);
+      Map<String, Object> kj = new LinkedHashMap<>();
+      kj.put("fisher", "mc");
+      kj.put("draws", fisherDraws);
+      kj.put("layers", kf.layers().size());
+      try (Eigenpairs e = lanczos.largest(op, model.algebra(), kk, rng(12))) {
+        products += e.products();
+        o.printf(Locale.ROOT, "%s top-%d (Monte-Carlo Fisher, %d draw%s per sample; %d factored"
+            + " layers; Lanczos, %d products%s): %s%n", label, kk, fisherDraws,
+            fisherDraws == 1 ? "" : "s", kf.layers().size(), e.products(),
+            e.converged() ? "" : ", NOT converged", nums(e.values()));
+        kj.put("top", e.values());
+        kj.put("top_converged", e.converged());
+      }
+      SpectralDensity d = slq.density(op, model.algebra(), rng(13));
+      products += d.products();
+      long dim = op.dimension();
+      o.printf(Locale.ROOT, "%s trace %s exact (closed form); spectral density: mean %s, second"
+          + " moment %s (trace/n exact: %s)%n", label, num(trace),
+          pm(d.mean(), d.meanStandardError()), pm(d.moment(2), d.momentStandardError(2)),
+          num(trace / dim));
+      kj.put("trace", trace);
+      kj.put("density_mean", d.mean());
+      kj.put("density_mean_standard_error", JsonResult.number(d.meanStandardError()));
+      kj.put("density_second_moment", d.moment(2));
+      kj.put("density_second_moment_standard_error",
+          JsonResult.number(d.momentStandardError(2)));
+      j.put(which, kj);
     }
     return products;
   }

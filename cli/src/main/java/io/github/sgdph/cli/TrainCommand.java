@@ -86,7 +86,7 @@ final class TrainCommand implements Callable<Integer> {
   String model;
 
   @Option(names = "--optimizer", defaultValue = "sgdph", paramLabel = "NAME",
-      description = "sgd, adam, sgdph, sgn, bdhf or hf. Default: ${DEFAULT-VALUE}.")
+      description = "sgd, adam, sgdph, sgn, bdhf, hf or kfac. Default: ${DEFAULT-VALUE}.")
   String optimizer;
 
   @Option(names = "--hp", paramLabel = "KEY=VALUE",

@@ -8,6 +8,9 @@ import io.github.sgdph.analysis.DatasetCurvature;
 import io.github.sgdph.cases.BundledCases;
 import io.github.sgdph.cases.CaseFile;
 import io.github.sgdph.cases.CaseJson;
+import io.github.sgdph.dense.DenseSymmetricEigen;
+import io.github.sgdph.kfac.FisherType;
+import io.github.sgdph.kfac.KroneckerFactors;
 import io.github.sgdph.linalg.LinearOperator;
 import io.github.sgdph.model.SpecBackend;
 import io.github.sgdph.model.SpecModel;
@@ -21,6 +24,8 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
@@ -219,9 +224,46 @@ class AnalyzeCommandTest {
     String j = Files.readString(json);
     assertTrue(j.contains("\"fisher_mc\"") && j.contains("\"ggn_diagonal\""), j);
 
-    Run bad = run("analyze", "--bundled", "linear-mse-probe.json", "--matrix", "kfac");
+    Run bad = run("analyze", "--bundled", "linear-mse-probe.json", "--matrix", "kfca");
     assertEquals(Main.EXIT_USAGE, bad.code());
     assertTrue(bad.err().contains("--matrix"), bad.err());
+  }
+
+  /**
+   * {@code --matrix kfac,ekfac}: the printed exact traces and Lanczos top eigenvalues are those of
+   * the dense operators built from the same Monte-Carlo factors (the command's seed stream 11);
+   * 6 significant digits printed, so 1e-5 relative.
+   */
+  @Test
+  void analyzeKfacAndEkfac(@TempDir Path dir) throws Exception {
+    Path json = dir.resolve("k.json");
+    Run r = run("analyze", "--bundled", "mlp-tanh-sgd.json", "-k", "2", "--seed", "3",
+        "--matrix", "kfac,ekfac", "--fisher-draws", "2", "--json", json.toString());
+    assertEquals(0, r.code(), r.out() + r.err());
+    CaseFile c = BundledCases.load("mlp-tanh-sgd.json");
+    try (SpecModel model =
+            SpecBackend.find("reference").build(c.model(), c.parameters(), DType.FLOAT64)) {
+      KroneckerFactors kf = KroneckerFactors.compute(model, c.batches(), FisherType.MONTE_CARLO,
+          2, new SplittableRandom(3 * 1_000_003L + 11).nextLong(), true);
+      for (String which : List.of("KFAC", "EKFAC")) {
+        LinearOperator op = which.equals("KFAC") ? kf.kfac() : kf.ekfac();
+        double[][] d = DenseSymmetricEigen.materialize(op, model.algebra());
+        double trace = 0;
+        for (int i = 0; i < d.length; i++) {
+          trace += d[i][i];
+        }
+        double top = DenseSymmetricEigen.of(d).largest(1)[0];
+        Matcher m = Pattern.compile("(?m)^" + which + " trace (\\S+) exact").matcher(r.out());
+        assertTrue(m.find(), r.out());
+        assertEquals(trace, Double.parseDouble(m.group(1)), 1e-5 * trace, which);
+        double[] t = numbersAfter(r.out(), which + " top-2 (Monte-Carlo Fisher, 2 draws per"
+            + " sample; 2 factored layers; Lanczos, ");
+        assertEquals(2, t.length);
+        assertEquals(top, t[0], 1e-5 * top, which);
+      }
+    }
+    String j = Files.readString(json);
+    assertTrue(j.contains("\"kfac\"") && j.contains("\"ekfac\""), j);
   }
 
   @Test

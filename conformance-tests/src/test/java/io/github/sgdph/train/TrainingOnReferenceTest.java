@@ -81,6 +81,7 @@ class TrainingOnReferenceTest {
           case "sgdph" -> Map.of("lr", 0.1);
           case "sgn" -> Map.of("max_cg_iters", 5);
           case "bdhf", "hf" -> Map.of();
+          case "kfac" -> Map.of("lr", 0.05, "t_cov", 2, "t_inv", 3);
           default -> throw new IllegalArgumentException(name);
         };
     return Optimizers.create(new OptimizerSpec(name, hp));
@@ -110,7 +111,7 @@ class TrainingOnReferenceTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"sgd", "adam", "sgdph", "sgn", "bdhf", "hf"})
+  @ValueSource(strings = {"sgd", "adam", "sgdph", "sgn", "bdhf", "hf", "kfac"})
   void resumingIsBitIdenticalAtEpochEndsAndMidEpoch(String opt) {
     ArrayDataset train = blobs(64, 4); // 7 batches: six of 10 and one of 4
     ArrayDataset test = blobs(30, 5);

@@ -287,39 +287,70 @@ public final class FisherCurvature implements AutoCloseable {
     ParameterVector acc = ParameterVector.zeros(algebra, layout);
     try {
       for (int b = 0; b < curvatures.size(); b++) {
-        Curvature c = curvatures.get(b);
-        PredictiveDistribution p = distributions.get(b);
-        int n = p.samples();
-        int k = p.outputs();
-        int[] shape;
-        TensorAlgebra a;
-        try (Tensor dz = c.outputGradient()) {
-          shape = dz.shape();
-          a = dz.algebra();
-        }
-        for (int i = 0; i < n; i++) {
-          double[] s = p.hessianFactor(i);
-          for (int col = 0; col < k; col++) {
-            double[] seed = new double[n * k];
-            boolean nonzero = false;
-            for (int j = 0; j < k; j++) {
-              seed[i * k + j] = s[j * k + col];
-              nonzero |= seed[i * k + j] != 0;
-            }
-            if (!nonzero) {
-              continue;
-            }
-            try (Tensor u = a.fromArray(seed, shape);
-                ParameterVector g = onRoot(c.vjp(u))) {
-              acc.axpy(1, square(g));
-            }
-          }
-        }
+        addGgnDiagonal(acc, curvatures.get(b), distributions.get(b), layout);
       }
       return acc.scale(1.0 / samples);
     } catch (RuntimeException | Error e) {
       acc.close();
       throw e;
+    }
+  }
+
+  /**
+   * The exact GGN diagonal of one batch, {@code (1/n) Σ_i Σ_c (J_iᵀ s_ic)²}, from its curvature
+   * and predictive distribution (what a preconditioner of a step needs).
+   *
+   * @param curvature the batch's curvature; not closed
+   * @param distribution the batch's predictive distribution ({@link PredictiveDistribution#of})
+   * @return a new vector over the curvature's root layout; the caller closes it
+   * @throws UnsupportedOperationException naming the backend if it has no {@link Curvature#vjp}
+   */
+  public static ParameterVector ggnDiagonal(
+      Curvature curvature, PredictiveDistribution distribution) {
+    Objects.requireNonNull(curvature, "curvature");
+    Objects.requireNonNull(distribution, "distribution");
+    ParameterLayout root = curvature.layout().root();
+    ParameterVector acc;
+    try (Tensor dz = curvature.outputGradient()) {
+      acc = ParameterVector.zeros(dz.algebra(), root);
+    }
+    try {
+      addGgnDiagonal(acc, curvature, distribution, root);
+      return acc.scale(1.0 / distribution.samples());
+    } catch (RuntimeException | Error e) {
+      acc.close();
+      throw e;
+    }
+  }
+
+  /** {@code acc += Σ_i Σ_c (J_iᵀ s_ic)²} over one batch. */
+  private static void addGgnDiagonal(
+      ParameterVector acc, Curvature c, PredictiveDistribution p, ParameterLayout root) {
+    int n = p.samples();
+    int k = p.outputs();
+    int[] shape;
+    TensorAlgebra a;
+    try (Tensor dz = c.outputGradient()) {
+      shape = dz.shape();
+      a = dz.algebra();
+    }
+    for (int i = 0; i < n; i++) {
+      double[] s = p.hessianFactor(i);
+      for (int col = 0; col < k; col++) {
+        double[] seed = new double[n * k];
+        boolean nonzero = false;
+        for (int j = 0; j < k; j++) {
+          seed[i * k + j] = s[j * k + col];
+          nonzero |= seed[i * k + j] != 0;
+        }
+        if (!nonzero) {
+          continue;
+        }
+        try (Tensor u = a.fromArray(seed, shape);
+            ParameterVector g = DatasetCurvature.onRoot(c.vjp(u), root, "gradient")) {
+          acc.axpy(1, square(g));
+        }
+      }
     }
   }
 

@@ -221,6 +221,63 @@ public interface Curvature extends AutoCloseable {
     return out;
   }
 
+  /**
+   * The dense and convolutional layers whose curvature blocks can be Kronecker-factored, in
+   * forward order (KFAC, Martens and Grosse 2015; KFC, Grosse and Martens 2016): the first half
+   * of the Kronecker-factor SPI with {@link #layerInputs} and {@link #layerOutputGradients}.
+   * Trainable blocks outside these layers (batch-norm scale and shift, …) are not listed.
+   *
+   * <p>The default throws: a backend without this SPI cannot give Kronecker factors, and the
+   * core never substitutes another quantity.
+   *
+   * @return the factored layers; index {@code l} of this list is the {@code layer} argument of
+   *     {@link #layerInputs} and the position in {@link #layerOutputGradients}' result
+   * @throws UnsupportedOperationException naming the backend, if it does not implement the SPI
+   */
+  default java.util.List<FactoredLayer> factoredLayers() {
+    throw new UnsupportedOperationException(
+        "factoredLayers: " + getClass().getName() + " does not expose Kronecker-factor inputs");
+  }
+
+  /**
+   * The inputs {@code a_it} of factored layer {@code layer} in this object's forward pass, per
+   * sample {@code i} and position {@code t}: for a dense layer its input features, for a
+   * convolution the unfolded (im2col) patches — KFC's expanded input.
+   *
+   * @param layer an index into {@link #factoredLayers()}
+   * @return a new tensor {@code [n, inputDim, positions]} (batch first; entry {@code [i][j][t]} is
+   *     component {@code j} of {@code a_it}), of this backend's algebra
+   * @throws IndexOutOfBoundsException if {@code layer} is not an index of {@link
+   *     #factoredLayers()}
+   * @throws UnsupportedOperationException naming the backend, if it does not implement the SPI
+   */
+  default Tensor layerInputs(int layer) {
+    throw new UnsupportedOperationException(
+        "layerInputs: " + getClass().getName() + " does not expose Kronecker-factor inputs");
+  }
+
+  /**
+   * The gradients of {@code ⟨u, z⟩} with respect to each factored layer's (pre-activation)
+   * output {@code s}, per sample and position: the backward pass seeded with {@code u} instead of
+   * {@code ∂L/∂z} (as {@link #vjp}), read at the layers' outputs instead of the parameters. With
+   * {@code u} row {@code i} of {@code n ∂L/∂z} this is {@code δ_i = ∂ℓ_i/∂s_i} for every sample
+   * at once when the samples do not interact; with train-mode batch norm, row {@code i} of the
+   * result is {@code ∂⟨u, z⟩/∂s_i} through the whole batch, what one backward pass gives.
+   *
+   * @param u a tensor of the outputs' shape (batch first), of this backend's algebra; not
+   *     modified
+   * @return one new tensor per {@linkplain #factoredLayers() factored layer}, {@code [n,
+   *     outputDim, positions]} (for a convolution: NCHW with the spatial axes flattened); the
+   *     caller closes them
+   * @throws IllegalArgumentException if {@code u} has another shape or algebra
+   * @throws UnsupportedOperationException naming the backend, if it does not implement the SPI
+   */
+  default java.util.List<Tensor> layerOutputGradients(Tensor u) {
+    throw new UnsupportedOperationException(
+        "layerOutputGradients: " + getClass().getName()
+            + " does not expose Kronecker-factor output gradients");
+  }
+
   /** Releases what the backend keeps for the products. Idempotent. */
   @Override
   void close();

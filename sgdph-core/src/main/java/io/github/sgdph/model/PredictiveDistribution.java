@@ -212,6 +212,41 @@ public final class PredictiveDistribution {
   }
 
   /**
+   * The gradients {@code ∂ℓ_i/∂z_i} of each term for given labels (drawn by {@link
+   * #sampleLabels} or the data's own), at the outputs of this distribution's forward pass: {@code
+   * p_i − e_{y_i}} (softmax CE), {@code (σ(z_i) − y_i)/k} (BCE), {@code (2/k)(z_i − y_i)} (MSE).
+   * Used as seeds of backward passes, they give the Monte-Carlo Fisher's per-term quantities
+   * without another forward pass.
+   *
+   * @param labels labels in the loss's format ({@code [n]} class indices for softmax CE, else
+   *     {@code [n, k]})
+   * @return a new {@code [n, k]} row-major array
+   * @throws IllegalArgumentException naming the argument if the labels do not fit
+   */
+  public double[] termOutputGradients(double[] labels) {
+    Objects.requireNonNull(labels, "labels");
+    int expected = loss == LossKind.SOFTMAX_CROSS_ENTROPY ? n : n * k;
+    if (labels.length != expected) {
+      throw new IllegalArgumentException(
+          "labels: " + labels.length + " values, expected " + expected + " for " + loss.jsonName());
+    }
+    double[] d = new double[n * k];
+    for (int i = 0; i < n; i++) {
+      int y = loss == LossKind.SOFTMAX_CROSS_ENTROPY ? classLabel(labels[i], k, i) : -1;
+      for (int j = 0; j < k; j++) {
+        int o = i * k + j;
+        d[o] =
+            switch (loss) {
+              case SOFTMAX_CROSS_ENTROPY -> params[o] - (j == y ? 1 : 0);
+              case SIGMOID_BINARY_CROSS_ENTROPY -> (params[o] - labels[o]) / k;
+              default -> 2.0 / k * (params[o] - labels[o]);
+            };
+      }
+    }
+    return d;
+  }
+
+  /**
    * A symmetric factor of sample {@code i}'s loss Hessian with respect to its outputs, {@code
    * H_ℓ = S Sᵀ}, {@code k × k} (see the class comment).
    *

@@ -2,9 +2,11 @@ package io.github.sgdph.optim;
 
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.curvature.Objective;
+import io.github.sgdph.kfac.CurvaturePreconditioner;
 import io.github.sgdph.linalg.CgResult;
 import io.github.sgdph.linalg.ConjugateGradient;
 import io.github.sgdph.linalg.GaussNewtonOperator;
+import io.github.sgdph.linalg.InverseDiagonalOperator;
 import io.github.sgdph.linalg.LinearOperator;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
@@ -110,8 +112,10 @@ import org.slf4j.LoggerFactory;
  *   <tr><td>{@code cg_backtracking}</td><td>true</td><td>Martens 2010 §4.6</td><td>Martens' CG
  *       backtracking</td></tr>
  *   <tr><td>{@code preconditioner}</td><td>none</td><td>this library (unchanged default; Martens
- *       2010 §4.7: {@code martens})</td><td>{@code none}, or {@code martens}: CG preconditioned by
- *       {@code D = ((1/N) Σ_i g_i ∘ g_i + λ)^0.75}</td></tr>
+ *       2010 §4.7: {@code martens})</td><td>{@code none}; {@code martens}: CG preconditioned by
+ *       {@code D = ((1/N) Σ_i g_i ∘ g_i + λ)^0.75}; {@code ggn-diagonal}: {@code D = (diag G +
+ *       λ)^0.75}, exact; {@code kfac}: the damped inverse of the exact-Fisher KFAC matrix (see
+ *       below)</td></tr>
  *   <tr><td>{@code adapt_lambda}</td><td>true</td><td>Martens 2010 §4.1 (3/2 and 2/3 at ρ = 1/4
  *       and 3/4)</td><td>Levenberg-Marquardt adaptation</td></tr>
  *   <tr><td>{@code reduction_ratio}</td><td>damped</td><td>the PyTorch port (Martens 2010:
@@ -149,6 +153,14 @@ import org.slf4j.LoggerFactory;
  * curvature here are means over the batch, the sum becomes the mean {@code (1/N) Σ_i}. It costs
  * one per-term gradient pass per step. CG then runs with {@code P = D⁻¹} restricted to each
  * block.
+ *
+ * <p><b>Curvature preconditioners</b> ({@code preconditioner: ggn-diagonal} or {@code kfac};
+ * {@link CurvaturePreconditioner}): built on the curvature batch, whose matrix {@code G + λI} CG
+ * solves — the exact GGN diagonal in Martens' form {@code (diag G + λ)^0.75}, or the
+ * factored-Tikhonov damped inverse of the KFAC matrix of the exact Fisher (which is the GGN for
+ * these losses) with the step's λ, restricted to each block. Each costs {@code n k} backward
+ * passes on the curvature batch ({@code n} samples, {@code k} outputs) and needs the batch's
+ * labels ({@link io.github.sgdph.kfac.LabelledObjective}); KFAC also needs the Kronecker-factor SPI.
  *
  * <p><b>State</b>: scalars {@code t} and {@code lambda}; buffer {@code cg_warm_start} (the final
  * CG iterates of the last step, undecayed, over every tensor).
@@ -263,21 +275,32 @@ public final class BlockDiagonalHessianFree implements Optimizer {
      * Martens (2010, §4.7): {@code D = ((1/N) Σ_i g_i ∘ g_i + λ)^0.75} from the per-term
      * gradients of the gradient batch; CG applies {@code D⁻¹}.
      */
-    MARTENS;
+    MARTENS,
+    /**
+     * {@code D = (diag G + λ)^0.75} with the exact GGN diagonal of the curvature batch ({@link
+     * CurvaturePreconditioner.Kind#GGN_DIAGONAL}); CG applies {@code D⁻¹}.
+     */
+    GGN_DIAGONAL,
+    /**
+     * The damped inverse of the curvature batch's exact-Fisher KFAC matrix with the step's
+     * {@code λ} ({@link CurvaturePreconditioner.Kind#KFAC}).
+     */
+    KFAC;
 
     /**
-     * The case-file name: {@code none} or {@code martens}.
+     * The case-file name: {@code none}, {@code martens}, {@code ggn-diagonal} or {@code kfac}.
      *
-     * @return the constant's name in lower case
+     * @return the constant's name in lower case, {@code _} as {@code -}
      */
     public String jsonName() {
-      return name().toLowerCase(Locale.ROOT);
+      return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     /**
      * Parses a case file's {@code preconditioner}.
      *
-     * @param s {@code none} or {@code martens} (case-sensitive)
+     * @param s {@code none}, {@code martens}, {@code ggn-diagonal} or {@code kfac}
+     *     (case-sensitive)
      * @return the preconditioner of that name
      * @throws IllegalArgumentException naming {@code preconditioner} for another value
      */
@@ -288,7 +311,8 @@ public final class BlockDiagonalHessianFree implements Optimizer {
         }
       }
       throw new IllegalArgumentException(
-          "preconditioner: expected 'none' or 'martens' but was '" + s + "'");
+          "preconditioner: expected 'none', 'martens', 'ggn-diagonal' or 'kfac' but was '" + s
+              + "'");
     }
   }
 
@@ -541,6 +565,7 @@ public final class BlockDiagonalHessianFree implements Optimizer {
     int cgIterations = 0;
     String stopReason = null;
     ParameterVector precondDiagonal = null;
+    CurvaturePreconditioner curvaturePrec = null;
     try {
       Curvature gc = objective.curvature();
       Curvature cc = null;
@@ -557,6 +582,8 @@ public final class BlockDiagonalHessianFree implements Optimizer {
         NonFiniteException.check(loss0, "loss");
         NonFiniteException.check(g, "gradient");
         cc = curvatureBatch == null ? gc : curvatureBatch.curvature();
+        curvaturePrec = curvaturePreconditioner(
+            curvatureBatch == null ? objective : curvatureBatch, cc, lambdaStep);
         ParameterVector prev = warm.get(objective);
         for (ParameterLayout part : parts) {
           LinearOperator a = new GaussNewtonOperator(cc, part).plusIdentity(lambdaStep);
@@ -565,7 +592,8 @@ public final class BlockDiagonalHessianFree implements Optimizer {
                   prev == null || cgDecay == 0 ? null : blockCopy(prev, part).scale(cgDecay);
               ParameterVector dPart =
                   precondDiagonal == null ? null : blockCopy(precondDiagonal, part)) {
-            LinearOperator p = dPart == null ? null : inverseDiagonal(part, dPart);
+            LinearOperator p = dPart != null ? InverseDiagonalOperator.of(part, dPart)
+                : curvaturePrec != null ? curvaturePrec.on(part) : null;
             CgResult r = solver.solve(a, b, x0, p);
             results.add(r);
             cgIterations += r.iterations();
@@ -685,7 +713,24 @@ public final class BlockDiagonalHessianFree implements Optimizer {
       if (precondDiagonal != null) {
         precondDiagonal.close();
       }
+      if (curvaturePrec != null) {
+        curvaturePrec.close();
+      }
     }
+  }
+
+  /**
+   * The {@code ggn-diagonal} or {@code kfac} preconditioner of the curvature batch, null for the
+   * others. Both need the loss and labels ({@link io.github.sgdph.kfac.LabelledObjective}).
+   */
+  private CurvaturePreconditioner curvaturePreconditioner(
+      Objective curvatureBatch, Curvature cc, double lambdaStep) {
+    CurvaturePreconditioner.Kind kind = switch (preconditioner) {
+      case GGN_DIAGONAL -> CurvaturePreconditioner.Kind.GGN_DIAGONAL;
+      case KFAC -> CurvaturePreconditioner.Kind.KFAC;
+      default -> null;
+    };
+    return kind == null ? null : CurvaturePreconditioner.of(kind, curvatureBatch, cc, lambdaStep);
   }
 
   /**
@@ -728,21 +773,6 @@ public final class BlockDiagonalHessianFree implements Optimizer {
         sum.close();
       }
     }
-  }
-
-  /** {@code v ↦ v / d} over {@code part}: the inverse of the diagonal preconditioner. */
-  private static LinearOperator inverseDiagonal(ParameterLayout part, ParameterVector d) {
-    return new LinearOperator() {
-      @Override
-      public ParameterLayout domain() {
-        return part;
-      }
-
-      @Override
-      public ParameterVector apply(ParameterVector v) {
-        return v.copy().div(d);
-      }
-    };
   }
 
   private record Chosen(ParameterVector delta, double loss) {}

@@ -22,6 +22,7 @@ public final class Optimizers {
     m.put(Sgn.NAME, Optimizers::sgn);
     m.put(BlockDiagonalHessianFree.NAME, s -> bdhf(s, false));
     m.put(BlockDiagonalHessianFree.FULL_NAME, s -> bdhf(s, true));
+    m.put(Kfac.NAME, Optimizers::kfac);
     FACTORIES = Collections.unmodifiableMap(m);
   }
 
@@ -31,7 +32,7 @@ public final class Optimizers {
    * The names {@link #create} accepts.
    *
    * @return an unmodifiable set: {@code sgd}, {@code adam}, {@code sgdph}, {@code sgn}, {@code
-   *     bdhf} and {@code hf}
+   *     bdhf}, {@code hf} and {@code kfac}
    */
   public static Set<String> names() {
     return FACTORIES.keySet();
@@ -146,7 +147,7 @@ public final class Optimizers {
     s.requireKnown(
         Set.of("lr", "alpha", "beta", "rho", "rho_min", "max_cg_iters", "min_cg_iters", "k_cg",
             "cg_tol", "line_search", "ls_c", "ls_rho", "max_ls_iters", "trust_region", "cg_prec",
-            "alpha_exp", "rho_decay", "rho_decay_steps"));
+            "alpha_exp", "rho_decay", "rho_decay_steps", "cg_preconditioner"));
     if (s.has("lr") && s.has("alpha")) {
       throw new IllegalArgumentException("optimizer.alpha: give either lr or alpha, not both");
     }
@@ -175,6 +176,13 @@ public final class Optimizers {
         "max_ls_iters", () -> b.maxLsIters(s.getInt("max_ls_iters", 10)));
     b.trustRegion(s.getBoolean("trust_region", false));
     b.cgPrec(s.getBoolean("cg_prec", false));
+    if (s.has("cg_preconditioner")) {
+      String cp = s.getString("cg_preconditioner", "none");
+      if (!cp.equals("none")) {
+        b.curvaturePreconditioner(io.github.sgdph.kfac.CurvaturePreconditioner.parse(
+            "optimizer.cg_preconditioner", cp));
+      }
+    }
     OptimizerSpec.labelled("alpha_exp", () -> b.alphaExp(s.getDouble("alpha_exp", 1)));
     OptimizerSpec.labelled(
         "rho_decay", () -> b.rhoDecay(Sgn.RhoDecay.parse(s.getString("rho_decay", "const"))));
@@ -183,6 +191,36 @@ public final class Optimizers {
     Sgn[] out = new Sgn[1];
     OptimizerSpec.labelled("rho_decay_steps", () -> out[0] = b.build());
     return out[0];
+  }
+
+  /**
+   * KFAC, {@link Kfac}: lr, momentum, damping, stat_decay, kl_clip, weight_decay, t_cov, t_inv,
+   * fisher ("mc", "empirical" or "exact"), seed.
+   */
+  private static Optimizer kfac(OptimizerSpec s) {
+    s.requireKnown(Set.of("lr", "momentum", "damping", "stat_decay", "kl_clip", "weight_decay",
+        "t_cov", "t_inv", "fisher", "seed"));
+    Kfac.Builder b = Kfac.builder();
+    OptimizerSpec.labelled("lr", () -> b.lr(s.getDouble("lr", 0.001)));
+    OptimizerSpec.labelled("momentum", () -> b.momentum(s.getDouble("momentum", 0.9)));
+    OptimizerSpec.labelled("damping", () -> b.damping(s.getDouble("damping", 0.001)));
+    OptimizerSpec.labelled("stat_decay", () -> b.statDecay(s.getDouble("stat_decay", 0.95)));
+    OptimizerSpec.labelled("kl_clip", () -> b.klClip(s.getDouble("kl_clip", 0.001)));
+    OptimizerSpec.labelled(
+        "weight_decay", () -> b.weightDecay(s.getDouble("weight_decay", 0)));
+    OptimizerSpec.labelled("t_cov", () -> b.tCov(s.getInt("t_cov", 10)));
+    OptimizerSpec.labelled("t_inv", () -> b.tInv(s.getInt("t_inv", 100)));
+    String fisher = s.getString("fisher", "mc");
+    b.fisher(switch (fisher) {
+      case "mc" -> io.github.sgdph.kfac.FisherType.MONTE_CARLO;
+      case "empirical" -> io.github.sgdph.kfac.FisherType.EMPIRICAL;
+      case "exact" -> io.github.sgdph.kfac.FisherType.EXACT;
+      default -> throw new IllegalArgumentException(
+          "optimizer.fisher: expected \"mc\", \"empirical\" or \"exact\" but was '" + fisher
+              + "'");
+    });
+    OptimizerSpec.labelled("seed", () -> b.seed(s.getInt("seed", 0)));
+    return b.build();
   }
 
   /**

@@ -2,6 +2,7 @@ package io.github.sgdph.optim;
 
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.curvature.Objective;
+import io.github.sgdph.kfac.CurvaturePreconditioner;
 import io.github.sgdph.linalg.CgResult;
 import io.github.sgdph.linalg.ConjugateGradient;
 import io.github.sgdph.linalg.GaussNewtonOperator;
@@ -75,6 +76,8 @@ import org.slf4j.LoggerFactory;
  *   <tr><td>{@code max_ls_iters} (MAX_LS_ITERS)</td><td>10</td><td>reductions, &gt;= 1</td></tr>
  *   <tr><td>{@code trust_region} (TR)</td><td>false</td><td>adapt ρ by the reduction ratio</td></tr>
  *   <tr><td>{@code cg_prec} (CG_PREC)</td><td>false</td><td>diagonal preconditioner</td></tr>
+ *   <tr><td>{@code cg_preconditioner}</td><td>none</td><td>this library: {@code ggn-diagonal} or
+ *       {@code kfac}, a {@link CurvaturePreconditioner} of the step's batch with ρ</td></tr>
  *   <tr><td>{@code alpha_exp} (ALPHA_EXP)</td><td>1</td><td>its exponent: 0, 0.5 or 1</td></tr>
  *   <tr><td>{@code rho_decay} (RHO_DECAY)</td><td>const</td><td>{@code const}, {@code linear}
  *       or {@code cos}; trust region off only</td></tr>
@@ -146,6 +149,7 @@ public final class Sgn implements Optimizer {
   private final int maxLsIters;
   private final boolean trustRegion;
   private final boolean cgPrec;
+  private final CurvaturePreconditioner.Kind curvaturePreconditioner;
   private final double alphaExp;
   private final RhoDecay rhoDecay;
   private final int rhoDecaySteps;
@@ -170,6 +174,7 @@ public final class Sgn implements Optimizer {
     this.maxLsIters = b.maxLsIters;
     this.trustRegion = b.trustRegion;
     this.cgPrec = b.cgPrec;
+    this.curvaturePreconditioner = b.curvaturePreconditioner;
     this.alphaExp = b.alphaExp;
     this.rhoDecay = b.rhoDecay;
     this.rhoDecaySteps = b.rhoDecaySteps;
@@ -239,8 +244,10 @@ public final class Sgn implements Optimizer {
                 .build();
         rhs = mHat.copy().scale(-1);
         LinearOperator a = new GaussNewtonOperator(c).plusIdentity(rhoStep);
-        try (Preconditioner p = cgPrec ? new Preconditioner(mHat, rho, alphaExp) : null) {
-          cg = solver.solve(a, rhs, null, p);
+        try (Preconditioner p = cgPrec ? new Preconditioner(mHat, rho, alphaExp) : null;
+            CurvaturePreconditioner cp = curvaturePreconditioner == null ? null
+                : CurvaturePreconditioner.of(curvaturePreconditioner, objective, c, rhoStep)) {
+          cg = solver.solve(a, rhs, null, p != null ? p : cp != null ? cp.on(c.layout()) : null);
         }
         if (cg.stopReason() == CgResult.StopReason.NON_FINITE) {
           throw new NonFiniteException(
@@ -422,6 +429,7 @@ public final class Sgn implements Optimizer {
     private int maxLsIters = 10;
     private boolean trustRegion = false;
     private boolean cgPrec = false;
+    private CurvaturePreconditioner.Kind curvaturePreconditioner;
     private double alphaExp = 1;
     private RhoDecay rhoDecay = RhoDecay.CONST;
     private int rhoDecaySteps = 10;
@@ -599,6 +607,20 @@ public final class Sgn implements Optimizer {
     }
 
     /**
+     * A curvature preconditioner of CG instead of the reference's ({@code cg_preconditioner}:
+     * {@code ggn-diagonal}: {@code (diag G + ρ)^{−3/4}}; {@code kfac}: the damped inverse of the
+     * exact-Fisher KFAC matrix with {@code ρ}; see {@link CurvaturePreconditioner}), built on the
+     * step's batch; default none. Not together with {@link #cgPrec}.
+     *
+     * @param v the preconditioner, or null for none
+     * @return this builder
+     */
+    public Builder curvaturePreconditioner(CurvaturePreconditioner.Kind v) {
+      this.curvaturePreconditioner = v;
+      return this;
+    }
+
+    /**
      * The preconditioner's exponent (ALPHA_EXP): 0, 0.5 or 1 (default 1).
      *
      * @param v the exponent of the preconditioner: 0, 0.5 or 1
@@ -658,6 +680,10 @@ public final class Sgn implements Optimizer {
       if (rhoDecay == RhoDecay.LINEAR && !trustRegion && rhoDecaySteps < 2) {
         throw new IllegalArgumentException(
             "rho_decay_steps: the linear schedule needs >= 2 but was " + rhoDecaySteps);
+      }
+      if (cgPrec && curvaturePreconditioner != null) {
+        throw new IllegalArgumentException(
+            "cg_preconditioner: give either cg_prec or cg_preconditioner, not both");
       }
       return new Sgn(this);
     }

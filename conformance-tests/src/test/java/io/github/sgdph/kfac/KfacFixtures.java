@@ -1,0 +1,179 @@
+package io.github.sgdph.kfac;
+
+import io.github.sgdph.curvature.Curvature;
+import io.github.sgdph.curvature.FactoredLayer;
+import io.github.sgdph.data.ArrayBatch;
+import io.github.sgdph.model.DefaultInitializer;
+import io.github.sgdph.model.LayerSpec;
+import io.github.sgdph.model.LayerSpec.ActivationKind;
+import io.github.sgdph.model.LossKind;
+import io.github.sgdph.model.ModelSpec;
+import io.github.sgdph.model.SpecModel;
+import io.github.sgdph.param.ParameterLayout;
+import io.github.sgdph.reference.ReferenceAlgebra;
+import io.github.sgdph.reference.ReferenceBackend;
+import io.github.sgdph.tensor.DType;
+import io.github.sgdph.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+/**
+ * Small reference-backend networks for the Kronecker-factor tests, and the dense definitions of
+ * the factors built directly from the SPI's per-sample quantities (test-only).
+ */
+final class KfacFixtures {
+  private KfacFixtures() {}
+
+  /** A named network. */
+  record Net(String name, ModelSpec spec) {
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
+
+  static Net mlp() {
+    return new Net("mlp-ce", new ModelSpec(new int[] {6}, List.of(
+        new LayerSpec.Dense(6, 5, true), new LayerSpec.Activation(ActivationKind.TANH),
+        new LayerSpec.Dense(5, 3, true)), LossKind.SOFTMAX_CROSS_ENTROPY));
+  }
+
+  static Net cnn() {
+    // conv 2→3 (3×3, pad 1, stride 2: 5×5 → 3×3) without bias, relu, conv 3→2 (2×2) with bias
+    return new Net("cnn-mse", new ModelSpec(new int[] {2, 5, 5}, List.of(
+        new LayerSpec.Conv2d(2, 3, 3, 3, 2, 2, 1, 1, false),
+        new LayerSpec.Activation(ActivationKind.TANH),
+        new LayerSpec.Conv2d(3, 2, 2, 2, 1, 1, 0, 0, true),
+        new LayerSpec.Flatten(),
+        new LayerSpec.Dense(8, 3, true)), LossKind.MSE));
+  }
+
+  static Net batchNorm() {
+    return new Net("batchnorm-bce", new ModelSpec(new int[] {6}, List.of(
+        new LayerSpec.Dense(6, 5, false),
+        new LayerSpec.BatchNorm(5, 1e-5, 0.1, LayerSpec.Mode.TRAIN),
+        new LayerSpec.Activation(ActivationKind.SIGMOID),
+        new LayerSpec.Dense(5, 3, true)), LossKind.SIGMOID_BINARY_CROSS_ENTROPY));
+  }
+
+  static Stream<Net> nets() {
+    return Stream.of(mlp(), cnn(), batchNorm());
+  }
+
+  static SpecModel build(ModelSpec spec, long seed) {
+    return new ReferenceBackend()
+        .build(spec, DefaultInitializer.initialize(spec, new SplittableRandom(seed)),
+            DType.FLOAT64);
+  }
+
+  /** A batch of {@code n} standard normal inputs with random labels or targets. */
+  static ArrayBatch batch(ModelSpec spec, int n, SplittableRandom rnd) {
+    int[] in = spec.inputShape();
+    int size = 1;
+    for (int d : in) {
+      size *= d;
+    }
+    int[] xShape = new int[in.length + 1];
+    xShape[0] = n;
+    System.arraycopy(in, 0, xShape, 1, in.length);
+    int k = spec.outputShape()[0];
+    double[] x = new double[n * size];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = rnd.nextGaussian();
+    }
+    if (spec.loss() == LossKind.SOFTMAX_CROSS_ENTROPY) {
+      double[] y = new double[n];
+      for (int i = 0; i < n; i++) {
+        y[i] = rnd.nextInt(k);
+      }
+      return new ArrayBatch(x, xShape, y, new int[] {n});
+    }
+    double[] y = new double[n * k];
+    for (int i = 0; i < y.length; i++) {
+      y[i] = spec.loss() == LossKind.MSE ? rnd.nextGaussian() : rnd.nextInt(2);
+    }
+    return new ArrayBatch(x, xShape, y, new int[] {n, k});
+  }
+
+  static List<ArrayBatch> twoBatches(ModelSpec spec, long seed) {
+    SplittableRandom rnd = new SplittableRandom(seed);
+    return List.of(batch(spec, 4, rnd), batch(spec, 6, rnd));
+  }
+
+  /** The SPI's per-sample quantities of one batch: inputs per layer, output gradients per seed. */
+  record PerSample(List<FactoredLayer> layers, int n, double[][] inputs, List<double[][]> deltas) {}
+
+  /** Reads the SPI of {@code c} for the given seeds ({@code [n, k]} row-major each). */
+  static PerSample read(Curvature c, List<double[]> seeds) {
+    List<FactoredLayer> layers = c.factoredLayers();
+    double[][] inputs = new double[layers.size()][];
+    for (int l = 0; l < inputs.length; l++) {
+      try (Tensor t = c.layerInputs(l)) {
+        inputs[l] = t.toDoubleArray();
+      }
+    }
+    int n = c.batchSize();
+    List<double[][]> deltas = new ArrayList<>();
+    for (double[] s : seeds) {
+      try (Tensor u = ReferenceAlgebra.INSTANCE.fromArray(s, n, s.length / n)) {
+        List<Tensor> out = c.layerOutputGradients(u);
+        double[][] d = new double[layers.size()][];
+        for (int l = 0; l < d.length; l++) {
+          d[l] = out.get(l).toDoubleArray();
+          out.get(l).close();
+        }
+        deltas.add(d);
+      }
+    }
+    return new PerSample(layers, n, inputs, deltas);
+  }
+
+  /** {@code n ∂L/∂z}: the empirical seed. */
+  static double[] empiricalSeed(Curvature c) {
+    try (Tensor t = c.outputGradient()) {
+      double[] d = t.toDoubleArray();
+      for (int j = 0; j < d.length; j++) {
+        d[j] *= c.batchSize();
+      }
+      return d;
+    }
+  }
+
+  /** Component {@code j} of {@code ã_it} (1 at {@code j = inputDim} with a bias). */
+  static double aTilde(FactoredLayer f, double[] in, int i, int j, int t) {
+    return j == f.inputDim() ? 1 : in[(i * f.inputDim() + j) * f.positions() + t];
+  }
+
+  static double delta(FactoredLayer f, double[] d, int i, int o, int t) {
+    return d[(i * f.outputDim() + o) * f.positions() + t];
+  }
+
+  /** The offset of each root block in the flattened vector. */
+  static int[] offsets(ParameterLayout root) {
+    int[] off = new int[root.blockCount()];
+    int o = 0;
+    for (int b = 0; b < off.length; b++) {
+      off[b] = o;
+      o += root.block(b).size();
+    }
+    return off;
+  }
+
+  /** The flattened index of entry {@code (o, col)} of {@code [W | b]}. */
+  static int index(FactoredLayer f, int[] off, int o, int col) {
+    return col < f.inputDim() ? off[f.weightBlock()] + o * f.inputDim() + col
+        : off[f.biasBlock()] + o;
+  }
+
+  static double maxAbs(double[][] m) {
+    double s = 0;
+    for (double[] r : m) {
+      for (double v : r) {
+        s = Math.max(s, Math.abs(v));
+      }
+    }
+    return s;
+  }
+}
