@@ -1,6 +1,7 @@
 package io.github.sgdph;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,6 +13,8 @@ import com.tngtech.archunit.lang.EvaluationResult;
 import com.tngtech.archunit.library.GeneralCodingRules;
 import io.github.sgdph.archfixture.ImportsAFramework;
 import io.github.sgdph.archfixture.PullsToHost;
+import io.github.sgdph.archfixture.cyclea.UsesB;
+import io.github.sgdph.archfixture.cycleb.UsesA;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,7 +37,8 @@ class ArchitectureTest {
           .importPackages("io.github.sgdph");
 
   static final JavaClasses FIXTURES =
-      new ClassFileImporter().importClasses(ImportsAFramework.class, PullsToHost.class);
+      new ClassFileImporter()
+          .importClasses(ImportsAFramework.class, PullsToHost.class, UsesA.class, UsesB.class);
 
   /** The core imports no framework and no adapter. */
   static final ArchRule CORE_IS_FRAMEWORK_FREE =
@@ -77,6 +81,18 @@ class ArchitectureTest {
           .resideInAnyPackage("io.github.sgdph.cases..")
           .because("the JSON/case code stays out of the algorithm packages");
 
+  /**
+   * No package of the core depends on itself through others (each package is its own slice, so
+   * {@code data} and {@code model} importing each other is a cycle; it was one until
+   * {@code RandomBatches}, which builds batches for a {@code ModelSpec}, moved to {@code model}).
+   */
+  static final ArchRule PACKAGES_ARE_FREE_OF_CYCLES =
+      slices()
+          .matching("io.github.sgdph.(**)")
+          .should()
+          .beFreeOfCycles()
+          .because("the core's packages form a layered graph (ARCHITECTURE.md)");
+
   @Test
   void required_coreImportsNoFrameworkAndNoAdapter() {
     CORE_IS_FRAMEWORK_FREE.check(CORE);
@@ -90,6 +106,11 @@ class ArchitectureTest {
   @Test
   void required_algorithmsDoNotDependOnCaseFiles() {
     ALGORITHMS_DO_NOT_READ_FILES.check(CORE);
+  }
+
+  @Test
+  void required_corePackagesAreFreeOfCycles() {
+    PACKAGES_ARE_FREE_OF_CYCLES.check(CORE);
   }
 
   @Test
@@ -111,6 +132,11 @@ class ArchitectureTest {
     EvaluationResult host = ALGORITHMS_STAY_ON_DEVICE.evaluate(FIXTURES);
     assertTrue(host.hasViolation(), "calling toDoubleArray in an algorithm must violate the rule");
     assertTrue(host.getFailureReport().toString().contains("PullsToHost"));
+
+    EvaluationResult cycle = PACKAGES_ARE_FREE_OF_CYCLES.evaluate(FIXTURES);
+    assertTrue(cycle.hasViolation(), "two packages importing each other must violate the rule");
+    String report = cycle.getFailureReport().toString();
+    assertTrue(report.contains("cyclea") && report.contains("cycleb"), report);
   }
 
   @Test
