@@ -7,11 +7,11 @@ import io.github.sgdph.analysis.Lanczos;
 import io.github.sgdph.analysis.PartialHessianPremise;
 import io.github.sgdph.analysis.TraceEstimate;
 import io.github.sgdph.cases.CaseFile;
-import io.github.sgdph.cases.CaseJson;
 import io.github.sgdph.cases.CaseReplay;
 import io.github.sgdph.cases.Float32Tolerance;
 import io.github.sgdph.cases.Trajectory;
 import io.github.sgdph.cases.TrajectoryComparison;
+import io.github.sgdph.cases.json.CaseJson;
 import io.github.sgdph.model.SpecBackend;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.tensor.DType;
@@ -27,10 +27,10 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code sgdph compare}: replays each case on every backend × dtype and prints an agreement

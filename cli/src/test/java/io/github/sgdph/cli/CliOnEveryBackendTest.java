@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.github.sgdph.cases.BundledCases;
-import io.github.sgdph.cases.CaseJson;
 import io.github.sgdph.cases.Trajectory;
+import io.github.sgdph.cases.json.BundledCases;
+import io.github.sgdph.cases.json.CaseJson;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
