@@ -1,5 +1,6 @@
 package io.github.sgdph;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -82,6 +83,19 @@ class ArchitectureTest {
           .because("the JSON/case code stays out of the algorithm packages");
 
   /**
+   * The core's only third-party dependency is SLF4J's API: no JSON library (case files are read
+   * and written by the sgdph-cases module), no framework, nothing else.
+   */
+  static final ArchRule CORE_DEPENDS_ON_THE_JDK_AND_SLF4J_ONLY =
+      classes()
+          .that()
+          .resideInAPackage("io.github.sgdph..")
+          .should()
+          .onlyDependOnClassesThat()
+          .resideInAnyPackage("java..", "javax.annotation..", "org.slf4j..", "io.github.sgdph..")
+          .because("sgdph-core has no third-party dependency but slf4j-api (ARCHITECTURE.md)");
+
+  /**
    * No package of the core depends on itself through others (each package is its own slice, so
    * {@code data} and {@code model} importing each other is a cycle; it was one until
    * {@code RandomBatches}, which builds batches for a {@code ModelSpec}, moved to {@code model}).
@@ -109,6 +123,11 @@ class ArchitectureTest {
   }
 
   @Test
+  void required_coreDependsOnTheJdkAndSlf4jOnly() {
+    CORE_DEPENDS_ON_THE_JDK_AND_SLF4J_ONLY.check(CORE);
+  }
+
+  @Test
   void required_corePackagesAreFreeOfCycles() {
     PACKAGES_ARE_FREE_OF_CYCLES.check(CORE);
   }
@@ -128,6 +147,8 @@ class ArchitectureTest {
     EvaluationResult framework = CORE_IS_FRAMEWORK_FREE.evaluate(FIXTURES);
     assertTrue(framework.hasViolation(), "a class importing ai.djl must violate the rule");
     assertTrue(framework.getFailureReport().toString().contains("ai.djl.ndarray.FakeNDArray"));
+    assertTrue(CORE_DEPENDS_ON_THE_JDK_AND_SLF4J_ONLY.evaluate(FIXTURES).hasViolation(),
+        "a class importing ai.djl must violate the JDK-and-SLF4J-only rule");
 
     EvaluationResult host = ALGORITHMS_STAY_ON_DEVICE.evaluate(FIXTURES);
     assertTrue(host.hasViolation(), "calling toDoubleArray in an algorithm must violate the rule");
