@@ -370,6 +370,9 @@ final class CompareCommand implements Callable<Integer> {
       return new Run(null, null, null, k.backend() + " does not build " + String.join(", ", missing)
           + (c.model().isSequential() ? "" : " (a graph model)"));
     }
+    if (!c.model().isSequential() && !k.b().supportsGraphModels()) {
+      return new Run(null, null, null, k.backend() + " does not build graph models");
+    }
     Trajectory t;
     try {
       t = CaseReplay.replay(c, k.b(), k.dtype(), null);

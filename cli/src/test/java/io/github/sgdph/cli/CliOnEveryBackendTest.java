@@ -196,6 +196,10 @@ class CliOnEveryBackendTest {
         + " load"), r.out());
     assertTrue(r.out().contains("libtorch 2.7.1") && r.out().contains("TensorFlow 2.18.0")
         && r.out().contains("ND4J"), r.out());
+    assertTrue(r.out().contains("reference: available\n"), r.out());
+    String reference = r.out().substring(r.out().indexOf("reference: available"));
+    assertTrue(reference.contains("models:         sequential and graph"), reference);
+    assertTrue(reference.contains("global_avgpool2d, identity, add"), reference);
     JsonNode j = json(result);
     assertEquals(BackendsCommand.FORMAT, j.get("format").asText());
     // the test backends: broken, sequential-only
