@@ -148,9 +148,10 @@ public final class Lanczos {
     String task = largest ? "lanczos-largest" : "lanczos-smallest";
     ParameterVector start = ParameterVector.randomNormal(algebra, op.domain(), random);
     // In less than float64 precision a β below the tolerance is a breakdown: the product's
-    // rounding leaves β at ~1e-6·‖T‖ where it is 0 in exact arithmetic (measured: step 5 of the
-    // bundled linear-mse-probe, whose Hessian has 5 distinct eigenvalues of multiplicity 3, on
-    // DJL, TensorFlow and DL4J in float32), far above float64's 1e-12; without a restart there
+    // rounding leaves β where it is 0 in exact arithmetic at 5.0e-7·‖T‖ (TensorFlow), 5.6e-7
+    // (DL4J) and 1.0e-6 (DJL) in float32 (measured: step 5 of the bundled linear-mse-probe,
+    // whose Hessian has 5 distinct eigenvalues of multiplicity 3), far above float64's 1e-12
+    // (which all four backends reach at step 5 in float64); without a restart there
     // the converged Ritz values are the distinct eigenvalues and every copy is missed. Taking
     // β = 0 moves the eigenvalues of T by at most β ≤ tol·‖T‖ (Weyl), the accuracy tol claims.
     double breakdown = algebra.dtype() == DType.FLOAT64 ? LanczosProcess.BREAKDOWN : tol;

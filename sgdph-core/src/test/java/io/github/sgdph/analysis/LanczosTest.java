@@ -264,9 +264,9 @@ class LanczosTest {
   /**
    * The float32 form of {@link #multipleEigenvaluesAreFoundAfterABreakdown}, as on the bundled
    * case linear-mse-probe (a linear model under MSE: every eigenvalue of its Hessian is triple).
-   * Rounding keeps {@code β} at the end of the first Krylov block at ~1e-7·‖T‖ instead of 0, far
-   * above float64's breakdown threshold (1e-12): without treating a {@code β} below the float32
-   * tolerance as a breakdown, the converged top values were 5, 1, 1, 1 — one copy of 5 only.
+   * Rounding keeps {@code β} at the end of the first Krylov block above float64's breakdown
+   * threshold (1e-12) instead of at 0: without treating a {@code β} below the float32 tolerance
+   * as a breakdown, the second converged value was 1 — one copy of 5 only.
    */
   @Test
   void multipleEigenvaluesAreFoundInFloat32Too() {
