@@ -1,6 +1,8 @@
 package io.github.sgdph;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,6 +14,8 @@ import com.tngtech.archunit.lang.EvaluationResult;
 import com.tngtech.archunit.library.GeneralCodingRules;
 import io.github.sgdph.archfixture.ImportsAFramework;
 import io.github.sgdph.archfixture.PullsToHost;
+import io.github.sgdph.archfixture.cyclea.UsesB;
+import io.github.sgdph.archfixture.cycleb.UsesA;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,7 +38,8 @@ class ArchitectureTest {
           .importPackages("io.github.sgdph");
 
   static final JavaClasses FIXTURES =
-      new ClassFileImporter().importClasses(ImportsAFramework.class, PullsToHost.class);
+      new ClassFileImporter()
+          .importClasses(ImportsAFramework.class, PullsToHost.class, UsesA.class, UsesB.class);
 
   /** The core imports no framework and no adapter. */
   static final ArchRule CORE_IS_FRAMEWORK_FREE =
@@ -77,6 +82,31 @@ class ArchitectureTest {
           .resideInAnyPackage("io.github.sgdph.cases..")
           .because("the JSON/case code stays out of the algorithm packages");
 
+  /**
+   * The core's only third-party dependency is SLF4J's API: no JSON library (case files are read
+   * and written by the sgdph-cases module), no framework, nothing else.
+   */
+  static final ArchRule CORE_DEPENDS_ON_THE_JDK_AND_SLF4J_ONLY =
+      classes()
+          .that()
+          .resideInAPackage("io.github.sgdph..")
+          .should()
+          .onlyDependOnClassesThat()
+          .resideInAnyPackage("java..", "javax.annotation..", "org.slf4j..", "io.github.sgdph..")
+          .because("sgdph-core has no third-party dependency but slf4j-api (ARCHITECTURE.md)");
+
+  /**
+   * No package of the core depends on itself through others (each package is its own slice, so
+   * {@code data} and {@code model} importing each other is a cycle; it was one until
+   * {@code RandomBatches}, which builds batches for a {@code ModelSpec}, moved to {@code model}).
+   */
+  static final ArchRule PACKAGES_ARE_FREE_OF_CYCLES =
+      slices()
+          .matching("io.github.sgdph.(**)")
+          .should()
+          .beFreeOfCycles()
+          .because("the core's packages form a layered graph (ARCHITECTURE.md)");
+
   @Test
   void required_coreImportsNoFrameworkAndNoAdapter() {
     CORE_IS_FRAMEWORK_FREE.check(CORE);
@@ -90,6 +120,16 @@ class ArchitectureTest {
   @Test
   void required_algorithmsDoNotDependOnCaseFiles() {
     ALGORITHMS_DO_NOT_READ_FILES.check(CORE);
+  }
+
+  @Test
+  void required_coreDependsOnTheJdkAndSlf4jOnly() {
+    CORE_DEPENDS_ON_THE_JDK_AND_SLF4J_ONLY.check(CORE);
+  }
+
+  @Test
+  void required_corePackagesAreFreeOfCycles() {
+    PACKAGES_ARE_FREE_OF_CYCLES.check(CORE);
   }
 
   @Test
@@ -107,10 +147,17 @@ class ArchitectureTest {
     EvaluationResult framework = CORE_IS_FRAMEWORK_FREE.evaluate(FIXTURES);
     assertTrue(framework.hasViolation(), "a class importing ai.djl must violate the rule");
     assertTrue(framework.getFailureReport().toString().contains("ai.djl.ndarray.FakeNDArray"));
+    assertTrue(CORE_DEPENDS_ON_THE_JDK_AND_SLF4J_ONLY.evaluate(FIXTURES).hasViolation(),
+        "a class importing ai.djl must violate the JDK-and-SLF4J-only rule");
 
     EvaluationResult host = ALGORITHMS_STAY_ON_DEVICE.evaluate(FIXTURES);
     assertTrue(host.hasViolation(), "calling toDoubleArray in an algorithm must violate the rule");
     assertTrue(host.getFailureReport().toString().contains("PullsToHost"));
+
+    EvaluationResult cycle = PACKAGES_ARE_FREE_OF_CYCLES.evaluate(FIXTURES);
+    assertTrue(cycle.hasViolation(), "two packages importing each other must violate the rule");
+    String report = cycle.getFailureReport().toString();
+    assertTrue(report.contains("cyclea") && report.contains("cycleb"), report);
   }
 
   @Test

@@ -4,13 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.data.ArrayBatch;
-import io.github.sgdph.data.RandomBatches;
 import io.github.sgdph.model.DefaultInitializer;
 import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.ModelSpec.Node;
 import io.github.sgdph.model.NamedArray;
+import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.model.ResNets;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.param.ParameterVector;

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.sgdph.cases.BundledCases;
 import io.github.sgdph.cases.CaseFile;
 import io.github.sgdph.cases.TrajectoryComparison;
+import io.github.sgdph.cases.json.BundledCases;
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.curvature.Objective;
 import io.github.sgdph.data.ArrayBatch;

@@ -3,9 +3,9 @@ package io.github.sgdph.djl;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import io.github.sgdph.cases.BundledCases;
 import io.github.sgdph.cases.CaseFile;
 import io.github.sgdph.cases.TrajectoryComparison;
+import io.github.sgdph.cases.json.BundledCases;
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.param.ParameterVector;

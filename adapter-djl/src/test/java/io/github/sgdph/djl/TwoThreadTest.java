@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.djl.pytorch.jni.JniUtils;
-import io.github.sgdph.cases.BundledCases;
 import io.github.sgdph.cases.CaseFile;
+import io.github.sgdph.cases.json.BundledCases;
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.curvature.Objective;
 import io.github.sgdph.model.SpecModel;

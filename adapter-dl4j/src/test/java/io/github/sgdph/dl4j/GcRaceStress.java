@@ -1,8 +1,8 @@
 package io.github.sgdph.dl4j;
 
-import io.github.sgdph.data.RandomBatches;
 import io.github.sgdph.model.DefaultInitializer;
 import io.github.sgdph.model.ModelSpec;
+import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.optim.Optimizer;
 import io.github.sgdph.optim.Sgn;

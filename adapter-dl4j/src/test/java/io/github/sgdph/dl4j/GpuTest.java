@@ -2,11 +2,11 @@ package io.github.sgdph.dl4j;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.sgdph.cases.BundledCases;
 import io.github.sgdph.cases.CaseFile;
 import io.github.sgdph.cases.CaseReplay;
 import io.github.sgdph.cases.ProbeResult;
 import io.github.sgdph.cases.TrajectoryComparison;
+import io.github.sgdph.cases.json.BundledCases;
 import io.github.sgdph.model.SpecBackend;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.tensor.DType;

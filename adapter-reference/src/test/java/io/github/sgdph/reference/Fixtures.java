@@ -2,7 +2,6 @@ package io.github.sgdph.reference;
 
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.data.ArrayBatch;
-import io.github.sgdph.data.RandomBatches;
 import io.github.sgdph.model.DefaultInitializer;
 import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LayerSpec.ActivationKind;
@@ -12,6 +11,7 @@ import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.ModelSpec.Node;
 import io.github.sgdph.model.NamedArray;
+import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
 import io.github.sgdph.tensor.DType;

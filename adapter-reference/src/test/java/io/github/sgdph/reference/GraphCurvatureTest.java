@@ -167,7 +167,7 @@ class GraphCurvatureTest {
     }
     ReferenceModel g = Fixtures.BACKEND.build(graph, pg, DType.FLOAT64);
     ReferenceModel s = Fixtures.BACKEND.build(chain, pc, DType.FLOAT64);
-    ArrayBatch b = io.github.sgdph.data.RandomBatches.forSpec(graph, 5,
+    ArrayBatch b = io.github.sgdph.model.RandomBatches.forSpec(graph, 5,
         new java.util.SplittableRandom(92));
     double[] scale = new double[(int) g.layout().dimension()];
     int fc1Size = 4 * 3 + 4;

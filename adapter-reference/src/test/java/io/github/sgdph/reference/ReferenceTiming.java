@@ -1,12 +1,12 @@
 package io.github.sgdph.reference;
 
 import io.github.sgdph.data.ArrayBatch;
-import io.github.sgdph.data.RandomBatches;
 import io.github.sgdph.model.DefaultInitializer;
 import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LayerSpec.ActivationKind;
 import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
+import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.param.ParameterVector;
 import io.github.sgdph.tensor.DType;
 import java.util.Arrays;

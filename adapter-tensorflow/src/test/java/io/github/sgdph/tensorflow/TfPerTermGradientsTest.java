@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.data.ArrayBatch;
-import io.github.sgdph.data.RandomBatches;
 import io.github.sgdph.model.DefaultInitializer;
 import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LayerSpec.ActivationKind;
@@ -15,6 +14,7 @@ import io.github.sgdph.model.LayerSpec.Mode;
 import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.NamedArray;
+import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.model.SpecBackend;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.param.ParameterLayout;

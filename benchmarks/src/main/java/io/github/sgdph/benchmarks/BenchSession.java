@@ -2,10 +2,10 @@ package io.github.sgdph.benchmarks;
 
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.data.ArrayBatch;
-import io.github.sgdph.data.RandomBatches;
 import io.github.sgdph.model.DefaultInitializer;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.NamedArray;
+import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.model.SpecBackend;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.optim.BlockDiagonalHessianFree;

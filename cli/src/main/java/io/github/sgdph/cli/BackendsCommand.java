@@ -75,11 +75,10 @@ final class BackendsCommand implements Callable<Integer> {
       o.printf(Locale.ROOT, "  dtypes:         %s%n", String.join(", ", dtypes));
       o.printf(Locale.ROOT, "  devices:        %s (models run on %s)%n",
           String.join(", ", d.devices()), d.device());
-      o.printf(Locale.ROOT, "  layers:         %s%n", String.join(", ", d.layers()));
       boolean graphs = p.backend().supportsGraphModels();
-      o.printf(Locale.ROOT, "  graph models:   %s%n", graphs
-          ? "yes (add, identity, global_avgpool2d; residual networks, docs/CASE-FORMAT.md)"
-          : "no (sequential models only)");
+      o.printf(Locale.ROOT, "  models:         %s%n",
+          graphs ? "sequential and graph (residual networks)" : "sequential only");
+      o.printf(Locale.ROOT, "  layers:         %s%n", String.join(", ", d.layers()));
       o.printf(Locale.ROOT, "  losses:         %s%n", String.join(", ", d.losses()));
       o.printf(Locale.ROOT, "  optimizers:     %s (every one runs on every backend)%n%n",
           optimizers);
@@ -88,8 +87,8 @@ final class BackendsCommand implements Callable<Integer> {
       j.put("dtypes", dtypes);
       j.put("devices", d.devices());
       j.put("device", d.device());
-      j.put("layers", d.layers());
       j.put("graph_models", graphs);
+      j.put("layers", d.layers());
       j.put("losses", d.losses());
       j.put("optimizers", Optimizers.names());
       list.add(j);

@@ -1,8 +1,8 @@
 package io.github.sgdph.cli;
 
-import io.github.sgdph.cases.BundledCases;
 import io.github.sgdph.cases.CaseFile;
-import io.github.sgdph.cases.CaseJson;
+import io.github.sgdph.cases.json.BundledCases;
+import io.github.sgdph.cases.json.CaseJson;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;

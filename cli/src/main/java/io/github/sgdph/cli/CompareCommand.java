@@ -7,11 +7,12 @@ import io.github.sgdph.analysis.Lanczos;
 import io.github.sgdph.analysis.PartialHessianPremise;
 import io.github.sgdph.analysis.TraceEstimate;
 import io.github.sgdph.cases.CaseFile;
-import io.github.sgdph.cases.CaseJson;
 import io.github.sgdph.cases.CaseReplay;
 import io.github.sgdph.cases.Float32Tolerance;
 import io.github.sgdph.cases.Trajectory;
 import io.github.sgdph.cases.TrajectoryComparison;
+import io.github.sgdph.cases.json.CaseJson;
+import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.SpecBackend;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.tensor.DType;
@@ -27,10 +28,10 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code sgdph compare}: replays each case on every backend × dtype and prints an agreement
@@ -98,8 +99,8 @@ final class CompareCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  /** One backend in one dtype. */
-  private record Config(String backend, SpecBackend b, DType dtype) {
+  /** One backend in one dtype, and the layer types it builds. */
+  private record Config(String backend, SpecBackend b, DType dtype, List<String> layers) {
     String label() {
       String b = switch (backend) {
         case "reference" -> "ref";
@@ -110,8 +111,16 @@ final class CompareCommand implements Callable<Integer> {
     }
   }
 
-  /** What one run produced: a trajectory (and analysis) or the reason it failed. */
-  private record Run(Trajectory trajectory, Analysis analysis, String error) {}
+  /**
+   * What one run produced: a trajectory (and analysis), the reason it failed, or the reason it
+   * was not made (the backend does not build a layer type of the case, as {@code sgdph
+   * backends} lists them).
+   */
+  private record Run(Trajectory trajectory, Analysis analysis, String error, String skipped) {
+    Run(Trajectory trajectory, Analysis analysis, String error) {
+      this(trajectory, analysis, error, null);
+    }
+  }
 
   /** The analysis quantities of one run. */
   private record Analysis(double[] hTop, double[] gTop, double[] premise, double trace,
@@ -174,7 +183,7 @@ final class CompareCommand implements Callable<Integer> {
     for (DType d : dts) { // every float64 run, then every float32 run
       for (Backends.Probe p : probes) {
         if (p.backend().supportedDTypes().contains(d)) {
-          configs.add(new Config(p.name(), p.backend(), d));
+          configs.add(new Config(p.name(), p.backend(), d, p.description().layers()));
         }
       }
     }
@@ -189,9 +198,11 @@ final class CompareCommand implements Callable<Integer> {
 
     CaseTolerances tolerances = new CaseTolerances();
     int pairs = 0;
+    int skippedPairs = 0;
     int disagreements = 0;
     List<String> failed = new ArrayList<>();
     double[][] worstRatio = new double[configs.size()][configs.size()];
+    boolean[][] compared = new boolean[configs.size()][configs.size()];
     List<Object> casesJson = new ArrayList<>();
     for (CaseOptions.Named n : todo) {
       CaseFile c = n.caseFile();
@@ -206,7 +217,7 @@ final class CompareCommand implements Callable<Integer> {
       Run[] runs = new Run[configs.size()];
       for (int i = 0; i < runs.length; i++) {
         runs[i] = run(c, configs.get(i));
-        if (runs[i].error() == null && out != null) {
+        if (runs[i].trajectory() != null && out != null) {
           Config k = configs.get(i);
           CaseJson.writeTrajectory(runs[i].trajectory(), out.resolve(n.name()
               .replaceFirst("\\.json$", "") + "." + k.backend() + "-" + k.dtype().jsonName()
@@ -217,9 +228,15 @@ final class CompareCommand implements Callable<Integer> {
       List<Object> pairsJson = new ArrayList<>();
       for (int i = 0; i < runs.length; i++) {
         for (int j = 0; j < i; j++) {
-          pairs++;
           Config a = configs.get(j);
           Config b = configs.get(i);
+          if (runs[i].skipped() != null || runs[j].skipped() != null) {
+            skippedPairs++;
+            cells[i][j] = "n/a";
+            continue;
+          }
+          pairs++;
+          compared[i][j] = true;
           double tol = tolerance != null ? tolerance
               : tolerances.pair(n.name(), c, a.dtype(), b.dtype());
           Map<String, Object> pj = new LinkedHashMap<>();
@@ -267,6 +284,8 @@ final class CompareCommand implements Callable<Integer> {
       for (int i = 0; i < runs.length; i++) {
         if (runs[i].error() != null) {
           o.printf(Locale.ROOT, "  %s failed: %s%n", configs.get(i).label(), runs[i].error());
+        } else if (runs[i].skipped() != null) {
+          o.printf(Locale.ROOT, "  %s not run: %s%n", configs.get(i).label(), runs[i].skipped());
         }
       }
       if (analysis) {
@@ -286,6 +305,13 @@ final class CompareCommand implements Callable<Integer> {
       } else {
         cj.put("float32_tolerance", null);
       }
+      Map<String, Object> notRun = new LinkedHashMap<>();
+      for (int i = 0; i < runs.length; i++) {
+        if (runs[i].skipped() != null) {
+          notRun.put(configs.get(i).label(), runs[i].skipped());
+        }
+      }
+      cj.put("not_run", notRun);
       cj.put("pairs", pairsJson);
       casesJson.add(cj);
     }
@@ -297,7 +323,7 @@ final class CompareCommand implements Callable<Integer> {
       for (int i = 0; i < configs.size(); i++) {
         for (int j = 0; j < i; j++) {
           double r = worstRatio[i][j];
-          cells[i][j] = Double.isInfinite(r) ? "error"
+          cells[i][j] = !compared[i][j] ? "n/a" : Double.isInfinite(r) ? "error"
               : String.format(Locale.ROOT, "%.2f", r) + (r > 1 ? " X" : "");
         }
       }
@@ -306,11 +332,14 @@ final class CompareCommand implements Callable<Integer> {
     o.println();
     o.println("X<t>: beyond the pair's tolerance from step t (0: the probe or the first loss;"
         + " the number of steps: the final parameters)" + (analysis ? "; A: analysis" : ""));
+    String notMade = skippedPairs == 0 ? "" : String.format(Locale.ROOT,
+        "; %d pair%s not compared: a backend does not build the case's layer types", skippedPairs,
+        skippedPairs == 1 ? "" : "s");
     if (disagreements == 0) {
-      o.printf(Locale.ROOT, "all %d pairs agree (%d case%s × %d runs)%n", pairs, todo.size(),
-          todo.size() == 1 ? "" : "s", configs.size());
+      o.printf(Locale.ROOT, "all %d pairs agree (%d case%s × %d runs%s)%n", pairs, todo.size(),
+          todo.size() == 1 ? "" : "s", configs.size(), notMade);
     } else {
-      o.printf(Locale.ROOT, "%d of %d pairs disagree: %s%n", disagreements, pairs,
+      o.printf(Locale.ROOT, "%d of %d pairs disagree%s: %s%n", disagreements, pairs, notMade,
           String.join("; ", failed));
     }
     if (json != null) {
@@ -322,6 +351,7 @@ final class CompareCommand implements Callable<Integer> {
       root.put("runs", runsJson);
       root.put("cases", casesJson);
       root.put("pairs", pairs);
+      root.put("pairs_not_compared", skippedPairs);
       root.put("disagreements", disagreements);
       root.put("exit_code", disagreements == 0 ? Main.EXIT_OK : Main.EXIT_DEVIATION);
       JsonResult.write(root, json);
@@ -330,6 +360,19 @@ final class CompareCommand implements Callable<Integer> {
   }
 
   private Run run(CaseFile c, Config k) {
+    List<String> missing = new ArrayList<>();
+    for (LayerSpec l : c.model().layers()) {
+      if (!k.layers().contains(l.type()) && !missing.contains(l.type())) {
+        missing.add(l.type());
+      }
+    }
+    if (!missing.isEmpty()) {
+      return new Run(null, null, null, k.backend() + " does not build " + String.join(", ", missing)
+          + (c.model().isSequential() ? "" : " (a graph model)"));
+    }
+    if (!c.model().isSequential() && !k.b().supportsGraphModels()) {
+      return new Run(null, null, null, k.backend() + " does not build graph models");
+    }
     Trajectory t;
     try {
       t = CaseReplay.replay(c, k.b(), k.dtype(), null);

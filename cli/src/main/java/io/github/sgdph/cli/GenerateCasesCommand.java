@@ -1,6 +1,6 @@
 package io.github.sgdph.cli;
 
-import io.github.sgdph.cases.CaseJson;
+import io.github.sgdph.cases.json.CaseJson;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -8,9 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** {@code sgdph generate-cases}: writes the bundled example cases (maintainers' command). */
 @Command(

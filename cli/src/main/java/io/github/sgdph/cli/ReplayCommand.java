@@ -1,12 +1,12 @@
 package io.github.sgdph.cli;
 
 import io.github.sgdph.cases.CaseFile;
-import io.github.sgdph.cases.CaseJson;
 import io.github.sgdph.cases.CaseReplay;
 import io.github.sgdph.cases.Float32Tolerance;
 import io.github.sgdph.cases.ProbeResult;
 import io.github.sgdph.cases.Trajectory;
 import io.github.sgdph.cases.TrajectoryComparison;
+import io.github.sgdph.cases.json.CaseJson;
 import io.github.sgdph.model.SpecBackend;
 import io.github.sgdph.optim.StepReport;
 import io.github.sgdph.tensor.DType;
@@ -21,10 +21,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** {@code sgdph replay}: replays case files on a backend and writes trajectories. */
 @Command(

@@ -1,6 +1,6 @@
 package io.github.sgdph.cli;
 
-import io.github.sgdph.cases.CaseJson;
+import io.github.sgdph.cases.json.CaseJson;
 import io.github.sgdph.data.ArrayDataset;
 import io.github.sgdph.data.Dataset;
 import io.github.sgdph.data.Normalization;
@@ -43,9 +43,9 @@ import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code sgdph train}: trains a built-in network or a spec file on Fashion-MNIST with any

@@ -3,8 +3,8 @@ package io.github.sgdph.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.sgdph.cases.BundledCases;
 import io.github.sgdph.cases.CaseFile;
+import io.github.sgdph.cases.json.BundledCases;
 import io.github.sgdph.data.ArrayBatch;
 import io.github.sgdph.dense.DenseSymmetricEigen;
 import io.github.sgdph.model.SpecBackend;

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.sgdph.analysis.DatasetCurvature;
-import io.github.sgdph.cases.BundledCases;
 import io.github.sgdph.cases.CaseFile;
-import io.github.sgdph.cases.CaseJson;
+import io.github.sgdph.cases.json.BundledCases;
+import io.github.sgdph.cases.json.CaseJson;
 import io.github.sgdph.dense.DenseSymmetricEigen;
 import io.github.sgdph.kfac.FisherType;
 import io.github.sgdph.kfac.KroneckerFactors;

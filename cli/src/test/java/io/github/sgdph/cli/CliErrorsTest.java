@@ -3,9 +3,9 @@ package io.github.sgdph.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.sgdph.cases.BundledCases;
-import io.github.sgdph.cases.CaseJson;
 import io.github.sgdph.cases.Trajectory;
+import io.github.sgdph.cases.json.BundledCases;
+import io.github.sgdph.cases.json.CaseJson;
 import io.github.sgdph.tensor.DType;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -6,13 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.github.sgdph.cases.BundledCases;
 import io.github.sgdph.cases.CaseFile;
 import io.github.sgdph.cases.CaseReplay;
 import io.github.sgdph.cases.Float32Tolerance;
 import io.github.sgdph.cases.ProbeResult;
 import io.github.sgdph.cases.Trajectory;
 import io.github.sgdph.cases.TrajectoryComparison;
+import io.github.sgdph.cases.json.BundledCases;
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.curvature.Objective;
 import io.github.sgdph.data.ArrayBatch;

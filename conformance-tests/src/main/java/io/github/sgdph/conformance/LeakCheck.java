@@ -3,11 +3,11 @@ package io.github.sgdph.conformance;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.github.sgdph.data.RandomBatches;
 import io.github.sgdph.model.DefaultInitializer;
 import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
+import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.model.SpecBackend;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.optim.Optimizer;

@@ -2,11 +2,11 @@ package io.github.sgdph.conformance;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.sgdph.cases.BundledCases;
 import io.github.sgdph.cases.CaseFile;
 import io.github.sgdph.cases.CaseReplay;
 import io.github.sgdph.cases.Trajectory;
 import io.github.sgdph.cases.TrajectoryComparison;
+import io.github.sgdph.cases.json.BundledCases;
 import io.github.sgdph.model.NamedArray;
 import io.github.sgdph.model.SpecBackend;
 import java.util.ArrayList;

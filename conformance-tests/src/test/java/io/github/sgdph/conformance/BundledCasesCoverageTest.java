@@ -2,8 +2,8 @@ package io.github.sgdph.conformance;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.sgdph.cases.BundledCases;
 import io.github.sgdph.cases.CaseFile;
+import io.github.sgdph.cases.json.BundledCases;
 import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LossKind;
 import java.util.EnumSet;

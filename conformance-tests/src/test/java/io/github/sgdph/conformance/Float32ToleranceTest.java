@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.sgdph.cases.BundledCases;
 import io.github.sgdph.cases.CaseFile;
 import io.github.sgdph.cases.Float32Tolerance;
+import io.github.sgdph.cases.json.BundledCases;
 import io.github.sgdph.model.SpecBackend;
 import io.github.sgdph.tensor.DType;
 import org.junit.jupiter.api.Test;

@@ -3,8 +3,8 @@ package io.github.sgdph.conformance;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.github.sgdph.cases.BundledCases;
 import io.github.sgdph.cases.CaseFile;
+import io.github.sgdph.cases.json.BundledCases;
 import io.github.sgdph.curvature.Capabilities;
 import io.github.sgdph.tensor.DType;
 import org.junit.jupiter.api.Test;

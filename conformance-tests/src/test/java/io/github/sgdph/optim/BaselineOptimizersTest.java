@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.sgdph.cases.BundledCases;
 import io.github.sgdph.cases.CaseFile;
+import io.github.sgdph.cases.json.BundledCases;
 import io.github.sgdph.data.ArrayBatch;
 import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LossKind;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.sgdph.analysis.DatasetCurvature;
 import io.github.sgdph.analysis.PartialHessianPremise;
-import io.github.sgdph.cases.BundledCases;
 import io.github.sgdph.cases.CaseFile;
+import io.github.sgdph.cases.json.BundledCases;
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.curvature.Objective;
 import io.github.sgdph.model.SpecBackend;

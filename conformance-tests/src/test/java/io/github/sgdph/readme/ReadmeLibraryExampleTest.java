@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.sgdph.analysis.Eigenpairs;
 import io.github.sgdph.analysis.Lanczos;
-import io.github.sgdph.cases.BundledCases;
 import io.github.sgdph.cases.CaseFile;
+import io.github.sgdph.cases.json.BundledCases;
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.data.ArrayBatch;
 import io.github.sgdph.linalg.HessianOperator;

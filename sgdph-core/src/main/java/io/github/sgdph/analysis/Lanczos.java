@@ -32,7 +32,9 @@ import org.slf4j.LoggerFactory;
  * the rest of the spectrum. Costs: one product per step, plus {@code 2m} dot products and axpys
  * for the reorthogonalisation; memory {@code m} vectors. The Krylov method finds one copy of a
  * multiple eigenvalue per start vector; after a breakdown it restarts with a fresh vector, so
- * multiplicities show up when the space is exhausted.
+ * multiplicities show up when the space is exhausted. In less than float64 precision a breakdown
+ * is a {@code β_m} below the tolerance times {@code ‖T_m‖} (rounding keeps it from reaching
+ * zero), so that multiple eigenvalues are found there too.
  *
  * <p>Defaults: {@code maxIterations = 150}, {@code tolerance = 1e-7} (relative to the operator
  * norm estimate; for a backend in less than float64 precision at least {@value #FLOAT32_FLOOR},
@@ -145,7 +147,15 @@ public final class Lanczos {
         algebra.dtype() == DType.FLOAT64 ? tolerance : Math.max(tolerance, FLOAT32_FLOOR);
     String task = largest ? "lanczos-largest" : "lanczos-smallest";
     ParameterVector start = ParameterVector.randomNormal(algebra, op.domain(), random);
-    try (LanczosProcess p = new LanczosProcess(op, algebra, start, random, true)) {
+    // In less than float64 precision a β below the tolerance is a breakdown: the product's
+    // rounding leaves β where it is 0 in exact arithmetic at 5.0e-7·‖T‖ (TensorFlow), 5.6e-7
+    // (DL4J) and 1.0e-6 (DJL) in float32 (measured: step 5 of the bundled linear-mse-probe,
+    // whose Hessian has 5 distinct eigenvalues of multiplicity 3), far above float64's 1e-12
+    // (which all four backends reach at step 5 in float64); without a restart there
+    // the converged Ritz values are the distinct eigenvalues and every copy is missed. Taking
+    // β = 0 moves the eigenvalues of T by at most β ≤ tol·‖T‖ (Weyl), the accuracy tol claims.
+    double breakdown = algebra.dtype() == DType.FLOAT64 ? LanczosProcess.BREAKDOWN : tol;
+    try (LanczosProcess p = new LanczosProcess(op, algebra, start, random, true, breakdown)) {
       boolean converged = false;
       while (p.steps() < cap && p.step()) {
         int m = p.steps();

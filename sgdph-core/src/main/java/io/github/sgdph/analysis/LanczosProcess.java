@@ -20,19 +20,23 @@ import java.util.random.RandomGenerator;
  *   β_j = ‖w‖,  v_{j+1} = w / β_j
  * </pre>
  *
- * <p>On breakdown ({@code β_j ≤ 1e-12·‖T‖}, an invariant subspace) the process either stops or
+ * <p>On breakdown ({@code β_j ≤ τ·‖T‖}, an invariant subspace; {@code τ} is {@value
+ * #BREAKDOWN} in float64 and the caller's, larger, one in less precision) the process either
+ * stops or
  * — for eigenvalue search — continues from a fresh random vector orthogonal to {@code V}, with
  * {@code β_j = 0}, so that eigenvalues missing from the first Krylov space (multiple
  * eigenvalues, start vectors orthogonal to an eigenvector) can still be found. Host work is
  * only the scalars {@code α}, {@code β}; the basis stays on the backend.
  */
 final class LanczosProcess implements AutoCloseable {
-  private static final double BREAKDOWN = 1e-12;
+  /** The relative breakdown threshold {@code τ} for float64 products. */
+  static final double BREAKDOWN = 1e-12;
 
   private final LinearOperator op;
   private final TensorAlgebra algebra;
   private final RandomGenerator random;
   private final boolean restartOnBreakdown;
+  private final double breakdown;
   private final long dimension;
   private final List<ParameterVector> basis = new ArrayList<>();
   private final List<Integer> blockStarts = new ArrayList<>(List.of(0));
@@ -45,17 +49,20 @@ final class LanczosProcess implements AutoCloseable {
 
   /**
    * @param start the start vector (taken over; normalised here); must be non-zero
+   * @param breakdown {@code τ}: a {@code β_j ≤ τ·‖T‖} is a breakdown
    */
   LanczosProcess(
       LinearOperator op,
       TensorAlgebra algebra,
       ParameterVector start,
       RandomGenerator random,
-      boolean restartOnBreakdown) {
+      boolean restartOnBreakdown,
+      double breakdown) {
     this.op = op;
     this.algebra = algebra;
     this.random = random;
     this.restartOnBreakdown = restartOnBreakdown;
+    this.breakdown = breakdown;
     this.dimension = op.dimension();
     double n = start.norm();
     if (!(n > 0) || !Double.isFinite(n)) {
@@ -142,7 +149,7 @@ final class LanczosProcess implements AutoCloseable {
       w.close();
       return true;
     }
-    if (b > BREAKDOWN * normEstimate) {
+    if (b > breakdown * normEstimate) {
       beta[steps - 1] = b;
       basis.add(w.scale(1 / b));
       return true;

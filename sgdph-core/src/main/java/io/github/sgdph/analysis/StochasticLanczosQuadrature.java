@@ -93,7 +93,7 @@ public final class StochasticLanczosQuadrature {
     int maxSteps = 0;
     for (int r = 0; r < runs; r++) {
       ParameterVector v = ParameterVector.rademacher(algebra, op.domain(), random);
-      try (LanczosProcess p = new LanczosProcess(op, algebra, v, random, false)) {
+      try (LanczosProcess p = new LanczosProcess(op, algebra, v, random, false, LanczosProcess.BREAKDOWN)) {
         while (p.steps() < m && p.step()) {
           listener.onProgress(
               new AnalysisProgress("slq", r * m + p.steps(), runs * m, products + p.products(),

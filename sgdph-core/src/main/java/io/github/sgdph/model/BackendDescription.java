@@ -27,9 +27,18 @@ public record BackendDescription(
     List<String> layers,
     List<String> losses) {
 
-  /** Every layer type of the neutral spec, as in case files. */
-  public static final List<String> ALL_LAYERS = List.of("dense", "conv2d", "batchnorm", "relu",
-      "tanh", "sigmoid", "softplus", "flatten", "maxpool2d", "avgpool2d");
+  /** The layer types of sequential models ({@code sgdph-case/1}), as in case files. */
+  public static final List<String> SEQUENTIAL_LAYERS = List.of("dense", "conv2d", "batchnorm",
+      "relu", "tanh", "sigmoid", "softplus", "flatten", "maxpool2d", "avgpool2d");
+
+  /**
+   * Every layer type of the neutral spec, as in case files: {@link #SEQUENTIAL_LAYERS} and those
+   * of {@code sgdph-case/2} — {@code global_avgpool2d}, and {@code identity} and {@code add},
+   * which make residual graph models ({@link ModelSpec#graph}).
+   */
+  public static final List<String> ALL_LAYERS = java.util.stream.Stream.concat(
+      SEQUENTIAL_LAYERS.stream(), java.util.stream.Stream.of("global_avgpool2d", "identity", "add"))
+      .toList();
 
   /** Every loss of the neutral spec, as in case files. */
   public static final List<String> ALL_LOSSES = java.util.Arrays.stream(LossKind.values())

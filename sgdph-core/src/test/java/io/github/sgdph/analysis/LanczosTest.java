@@ -201,27 +201,7 @@ class LanczosTest {
   void lowerPrecisionBackendsGetALooserTolerance() {
     // a float32 backend cannot reach a 1e-7 residual: Lanczos uses at least 1e-4 there
     double[][] a = randomSymmetric(9);
-    io.github.sgdph.tensor.TensorAlgebra float32 = new io.github.sgdph.tensor.TensorAlgebra() {
-      @Override
-      public io.github.sgdph.tensor.DType dtype() {
-        return io.github.sgdph.tensor.DType.FLOAT32;
-      }
-
-      @Override
-      public String backendName() {
-        return "test-float32";
-      }
-
-      @Override
-      public io.github.sgdph.tensor.Tensor zeros(int... shape) {
-        return ArrayAlgebra.INSTANCE.zeros(shape);
-      }
-
-      @Override
-      public io.github.sgdph.tensor.Tensor fromArray(double[] values, int... shape) {
-        return ArrayAlgebra.INSTANCE.fromArray(values, shape);
-      }
-    };
+    io.github.sgdph.tensor.TensorAlgebra float32 = FLOAT32;
     DenseOperator op = new DenseOperator(LAYOUT, a);
     try (Eigenpairs f64 = Lanczos.withDefaults().largest(op, ArrayAlgebra.INSTANCE, 3,
             new SplittableRandom(1));
@@ -231,6 +211,83 @@ class LanczosTest {
       for (int i = 0; i < 3; i++) {
         assertEquals(f64.value(i), f32.value(i), 1e-4 * Math.abs(f64.value(0)));
         assertTrue(f32.residualNorms()[i] <= Lanczos.FLOAT32_FLOOR * 2 * Math.abs(f64.value(0)));
+      }
+    }
+  }
+
+  /** An algebra that reports float32 (its arithmetic is the float64 test algebra's). */
+  static final io.github.sgdph.tensor.TensorAlgebra FLOAT32 =
+      new io.github.sgdph.tensor.TensorAlgebra() {
+        @Override
+        public io.github.sgdph.tensor.DType dtype() {
+          return io.github.sgdph.tensor.DType.FLOAT32;
+        }
+
+        @Override
+        public String backendName() {
+          return "test-float32";
+        }
+
+        @Override
+        public io.github.sgdph.tensor.Tensor zeros(int... shape) {
+          return ArrayAlgebra.INSTANCE.zeros(shape);
+        }
+
+        @Override
+        public io.github.sgdph.tensor.Tensor fromArray(double[] values, int... shape) {
+          return ArrayAlgebra.INSTANCE.fromArray(values, shape);
+        }
+      };
+
+  /** {@code op}'s products rounded to float32, as a float32 backend returns them. */
+  static LinearOperator roundedToFloat32(DenseOperator op) {
+    return new LinearOperator() {
+      @Override
+      public ParameterLayout domain() {
+        return op.domain();
+      }
+
+      @Override
+      public ParameterVector apply(ParameterVector v) {
+        double[] y;
+        try (ParameterVector w = op.apply(v)) {
+          y = w.toDoubleArray();
+        }
+        for (int i = 0; i < y.length; i++) {
+          y[i] = (float) y[i];
+        }
+        return ParameterVector.fromArray(FLOAT32, op.domain(), y);
+      }
+    };
+  }
+
+  /**
+   * The float32 form of {@link #multipleEigenvaluesAreFoundAfterABreakdown}, as on the bundled
+   * case linear-mse-probe (a linear model under MSE: every eigenvalue of its Hessian is triple).
+   * Rounding keeps {@code β} at the end of the first Krylov block above float64's breakdown
+   * threshold (1e-12) instead of at 0: without treating a {@code β} below the float32 tolerance
+   * as a breakdown, the second converged value was 1 — one copy of 5 only.
+   */
+  @Test
+  void multipleEigenvaluesAreFoundInFloat32Too() {
+    double[] lambda = new double[N];
+    java.util.Arrays.fill(lambda, 1);
+    lambda[0] = 5;
+    lambda[1] = 5;
+    lambda[2] = 5;
+    lambda[3] = -2;
+    double[][] a = DenseEigen.randomWithSpectrum(lambda, new SplittableRandom(8));
+    LinearOperator op = roundedToFloat32(new DenseOperator(LAYOUT, a));
+    for (long seed = 1; seed <= 5; seed++) {
+      try (Eigenpairs top = Lanczos.withDefaults().largest(op, FLOAT32, 4,
+          new SplittableRandom(seed))) {
+        assertTrue(top.converged());
+        // the float32 floor: residuals (hence eigenvalue errors) up to 1e-4·‖T‖, ‖T‖ <= 5 + 2
+        double tol = Lanczos.FLOAT32_FLOOR * 7;
+        assertEquals(5, top.value(0), tol, "seed " + seed);
+        assertEquals(5, top.value(1), tol, "seed " + seed);
+        assertEquals(5, top.value(2), tol, "seed " + seed);
+        assertEquals(1, top.value(3), tol, "seed " + seed);
       }
     }
   }

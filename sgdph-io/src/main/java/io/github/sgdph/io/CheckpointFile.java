@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.github.sgdph.cases.CaseJson;
+import io.github.sgdph.cases.json.CaseJson;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.NamedArray;
 import io.github.sgdph.optim.OptimizerState;
@@ -211,7 +211,7 @@ public final class CheckpointFile {
     root.put("batch", s.batch());
     root.put("step", s.step());
     root.put("optimizer", o.optimizer());
-    root.set("model", MAPPER.readTree(CaseJson.toJson(s.spec())));
+    root.set("model", CaseJson.modelTree(s.spec()));
     root.put("arrays_sha256", sha256(bin));
     root.set("arrays", a.table);
     ByteArrayOutputStream out = new ByteArrayOutputStream(bin.length + 4096);
@@ -268,7 +268,7 @@ public final class CheckpointFile {
     }
     double[] all = new double[bin.length / 8];
     ByteBuffer.wrap(bin).order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer().get(all);
-    ModelSpec spec = CaseJson.readModel(MAPPER.writeValueAsString(required(file, root, "model")));
+    ModelSpec spec = CaseJson.readModel(required(file, root, "model"));
     List<NamedArray> params = new ArrayList<>();
     List<NamedArray> stats = new ArrayList<>();
     Map<String, Double> scalars = new LinkedHashMap<>();

@@ -1,6 +1,6 @@
 package io.github.sgdph.spark;
 
-import io.github.sgdph.cases.CaseJson;
+import io.github.sgdph.cases.json.CaseJson;
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.curvature.Objective;
 import io.github.sgdph.model.SpecBackend;

@@ -1,6 +1,6 @@
 package io.github.sgdph.spark;
 
-import io.github.sgdph.cases.CaseJson;
+import io.github.sgdph.cases.json.CaseJson;
 import io.github.sgdph.curvature.Capabilities;
 import io.github.sgdph.curvature.CurvatureModel;
 import io.github.sgdph.curvature.Objective;

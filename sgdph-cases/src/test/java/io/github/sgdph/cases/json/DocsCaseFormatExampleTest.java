@@ -1,4 +1,4 @@
-package io.github.sgdph.cases;
+package io.github.sgdph.cases.json;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

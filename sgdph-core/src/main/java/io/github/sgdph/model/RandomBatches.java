@@ -1,6 +1,6 @@
-package io.github.sgdph.data;
+package io.github.sgdph.model;
 
-import io.github.sgdph.model.ModelSpec;
+import io.github.sgdph.data.ArrayBatch;
 import java.util.Objects;
 import java.util.random.RandomGenerator;
 

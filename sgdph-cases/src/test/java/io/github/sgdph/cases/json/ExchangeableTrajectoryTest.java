@@ -1,10 +1,14 @@
-package io.github.sgdph.cases;
+package io.github.sgdph.cases.json;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.sgdph.cases.CaseFile;
+import io.github.sgdph.cases.ProbeResult;
+import io.github.sgdph.cases.Trajectory;
+import io.github.sgdph.cases.TrajectoryComparison;
 import io.github.sgdph.model.NamedArray;
 import java.util.ArrayList;
 import java.util.List;

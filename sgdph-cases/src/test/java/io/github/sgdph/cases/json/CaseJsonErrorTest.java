@@ -1,9 +1,12 @@
-package io.github.sgdph.cases;
+package io.github.sgdph.cases.json;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.sgdph.cases.CaseFile;
+import io.github.sgdph.cases.ProbeResult;
+import io.github.sgdph.cases.Trajectory;
 import io.github.sgdph.model.NamedArray;
 import io.github.sgdph.optim.Optimizers;
 import io.github.sgdph.tensor.DType;
@@ -214,7 +217,8 @@ class CaseJsonErrorTest {
     assertEquals(line + 1, e.line());
     assertEquals(col, e.column());
     assertStartsWith("steps: malformed JSON at " + (line + 1) + ":" + col
-        + " (line:column): expected ',' or '}' but found '\"'", e.getMessage());
+        + " (line:column): Unexpected character ('\"'): was expecting comma to separate Object"
+        + " entries", e.getMessage());
 
     CaseFormatException nan = assertThrows(CaseFormatException.class,
         () -> CaseJson.readCase(with("[0.0, 0.1]", "[0.0, NaN]")));
@@ -223,7 +227,7 @@ class CaseJsonErrorTest {
 
     CaseFormatException dup = assertThrows(CaseFormatException.class,
         () -> CaseJson.readCase(with("\"steps\": 2,", "\"steps\": 2, \"steps\": 3,")));
-    assertTrue(dup.getMessage().contains("duplicate member name"), dup.getMessage());
+    assertTrue(dup.getMessage().contains("Duplicate field 'steps'"), dup.getMessage());
     assertStartsWith("steps: malformed JSON", dup.getMessage());
 
     CaseFormatException truncated = assertThrows(CaseFormatException.class,

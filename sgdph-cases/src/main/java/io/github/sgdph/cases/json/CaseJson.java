@@ -1,5 +1,11 @@
-package io.github.sgdph.cases;
+package io.github.sgdph.cases.json;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.sgdph.cases.CaseFile;
+import io.github.sgdph.cases.ProbeResult;
+import io.github.sgdph.cases.Trajectory;
 import io.github.sgdph.data.ArrayBatch;
 import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LossKind;
@@ -28,8 +34,8 @@ import java.util.regex.Pattern;
 
 /**
  * Reads and writes case files ({@code sgdph-case/1}, and {@code sgdph-case/2} for graph
- * models) and trajectory files ({@code sgdph-trajectory/1}) as specified in CASES.md, with a
- * small built-in JSON parser and writer (RFC 8259) and no third-party dependency.
+ * models) and trajectory files ({@code sgdph-trajectory/1}) as specified in CASES.md, over
+ * Jackson's tree model (RFC 8259), configured strictly.
  *
  * <h2>Reading</h2>
  *
@@ -40,7 +46,10 @@ import java.util.regex.Pattern;
  *
  * <ul>
  *   <li>malformed JSON (with line and column), including duplicate member names, {@code NaN},
- *       {@code Infinity}, comments and trailing commas;
+ *       {@code Infinity}, comments and trailing commas; nesting deeper than 256 levels and
+ *       documents longer than 2<sup>30</sup> characters (Jackson's
+ *       {@code StreamReadConstraints}); unpaired surrogates in strings and number literals
+ *       beyond the range of a double;
  *   <li>a {@code format} other than {@value CaseFile#FORMAT} or {@value CaseFile#FORMAT_GRAPH}
  *       (resp. {@value Trajectory#FORMAT}); a {@code model.nodes} graph in a {@value
  *       CaseFile#FORMAT} file;
@@ -107,6 +116,9 @@ import java.util.regex.Pattern;
  * does not fit the case, a trajectory file without backend or dtype. Nothing is written to a
  * file or writer when the check fails.
  *
+ * <p>Unlike the values it writes, a hand-written {@code -0} (an integer literal) reads as
+ * {@code 0.0}; {@code -0.0} keeps its sign.
+ *
  * <p>Instances do not exist; all methods are static and thread-safe.
  */
 public final class CaseJson {
@@ -130,7 +142,7 @@ public final class CaseJson {
       List.of("loss", "gradient", "hvp", "ggnvp");
 
   /** How to read one layer type: its allowed fields and the constructor. */
-  private record LayerType(List<String> fields, Function<Members, LayerSpec> read) {}
+  private record LayerType(List<String> fields, Function<Fields, LayerSpec> read) {}
 
   private static final Map<String, LayerType> LAYER_TYPES = layerTypes();
 
@@ -150,7 +162,9 @@ public final class CaseJson {
    * @throws IOException if the file cannot be read
    */
   public static CaseFile readCase(Path file) throws IOException {
-    return readCase(readText(file));
+    try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      return caseFrom(parse(in, file));
+    }
   }
 
   /**
@@ -162,7 +176,7 @@ public final class CaseJson {
    * @throws IOException if the stream cannot be read
    */
   public static CaseFile readCase(Reader in) throws IOException {
-    return readCase(readAll(in));
+    return caseFrom(JsonText.parse(in));
   }
 
   /**
@@ -173,7 +187,7 @@ public final class CaseJson {
    * @throws CaseFormatException naming the offending field if the text is not a valid case
    */
   public static CaseFile readCase(String json) {
-    return caseFrom(Json.parse(json));
+    return caseFrom(JsonText.parse(json));
   }
 
   /**
@@ -186,7 +200,9 @@ public final class CaseJson {
    * @throws IOException if the file cannot be read
    */
   public static Trajectory readTrajectory(Path file) throws IOException {
-    return readTrajectory(readText(file));
+    try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      return trajectoryFrom(parse(in, file));
+    }
   }
 
   /**
@@ -199,7 +215,7 @@ public final class CaseJson {
    * @throws IOException if the stream cannot be read
    */
   public static Trajectory readTrajectory(Reader in) throws IOException {
-    return readTrajectory(readAll(in));
+    return trajectoryFrom(JsonText.parse(in));
   }
 
   /**
@@ -211,7 +227,7 @@ public final class CaseJson {
    *     trajectory
    */
   public static Trajectory readTrajectory(String json) {
-    return trajectoryFrom(Json.parse(json));
+    return trajectoryFrom(JsonText.parse(json));
   }
 
   // ------------------------------------------------------------------ writing: public API
@@ -225,7 +241,45 @@ public final class CaseJson {
    * @throws CaseFormatException naming the field that is missing or wrong
    */
   public static ModelSpec readModel(String json) {
-    return model(Members.of(Json.parse(json), "", "a model", GRAPH_MODEL_FIELDS), true);
+    return readModel(JsonText.parse(json));
+  }
+
+  /**
+   * A model spec from a Jackson tree: the {@code model} object of a case file, on its own (for
+   * files that embed a model, such as sgdph-io's checkpoints).
+   *
+   * @param model the object
+   * @return the spec
+   * @throws CaseFormatException naming the field that is missing or wrong
+   */
+  public static ModelSpec readModel(JsonNode model) {
+    return model(Fields.of(model, "", "a model", GRAPH_MODEL_FIELDS), true);
+  }
+
+  /**
+   * A model spec as a Jackson tree: the {@code model} object of a case file, as
+   * {@link #toJson(ModelSpec)} writes it.
+   *
+   * @param m the spec
+   * @return a new object node that {@link #readModel(JsonNode)} reads back as an equal spec
+   */
+  public static ObjectNode modelTree(ModelSpec m) {
+    ObjectNode out = JsonText.NODES.objectNode();
+    out.set("input_shape", ints(m.inputShape()));
+    ArrayNode layers = out.arrayNode();
+    if (m.isSequential()) {
+      for (LayerSpec l : m.layers()) {
+        layers.add(layerTree(l, null));
+      }
+      out.set("layers", layers);
+    } else {
+      for (ModelSpec.Node n : m.nodes()) {
+        layers.add(layerTree(n.op(), n));
+      }
+      out.set("nodes", layers);
+    }
+    out.put("loss", m.loss().jsonName());
+    return out;
   }
 
   /**
@@ -235,7 +289,7 @@ public final class CaseJson {
    * @return text that {@link #readModel(String)} reads back as an equal spec
    */
   public static String toJson(ModelSpec m) {
-    return JsonWriter.write(modelTree(m));
+    return JsonText.write(modelTree(m));
   }
 
   /**
@@ -247,7 +301,7 @@ public final class CaseJson {
    *     documentation)
    */
   public static String toJson(CaseFile c) {
-    return JsonWriter.write(caseTree(c));
+    return JsonText.write(caseTree(c));
   }
 
   /**
@@ -260,7 +314,7 @@ public final class CaseJson {
    *     class documentation)
    */
   public static String toJson(Trajectory t) {
-    return JsonWriter.write(trajectoryTree(t));
+    return JsonText.write(trajectoryTree(t));
   }
 
   /**
@@ -319,23 +373,23 @@ public final class CaseJson {
 
   // ------------------------------------------------------------------ reading: cases
 
-  private static CaseFile caseFrom(Object root) {
+  private static CaseFile caseFrom(JsonNode root) {
     boolean graph =
         requireFormat(root, CaseFile.FORMAT, "a case", Trajectory.FORMAT, "a trajectory");
-    Members top = Members.of(root, "", "a case", CASE_FIELDS);
+    Fields top = Fields.of(root, "", "a case", CASE_FIELDS);
     DType dtype = dtype(top.string("dtype"), top.pathOf("dtype"));
-    Members modelMembers =
+    Fields modelFields =
         graph
             ? top.object("model", "the model", GRAPH_MODEL_FIELDS)
-            : Members.of(top.required("model"), top.pathOf("model"), "the model",
+            : Fields.of(top.required("model"), top.pathOf("model"), "the model",
                 List.of("input_shape", "layers", "loss", "nodes"));
-    if (!graph && modelMembers.has("nodes")) {
+    if (!graph && modelFields.has("nodes")) {
       throw CaseFormatException.at(
-          modelMembers.pathOf("nodes"),
+          modelFields.pathOf("nodes"),
           "a graph model needs \"format\": \"" + CaseFile.FORMAT_GRAPH + "\" (this file is \""
               + CaseFile.FORMAT + "\", whose models are a list of layers)");
     }
-    ModelSpec model = model(modelMembers, graph);
+    ModelSpec model = model(modelFields, graph);
     List<NamedArray> parameters = entries(top.required("parameters"), top.pathOf("parameters"));
     List<ArrayBatch> batches = batches(top.object("data", "the data", DATA_FIELDS));
     OptimizerSpec optimizer = optimizer(top.required("optimizer"), top.pathOf("optimizer"));
@@ -350,7 +404,7 @@ public final class CaseJson {
             () ->
                 new CaseFile(dtype, model, parameters, batches, optimizer, steps, probe, null));
     if (top.has("expected")) {
-      Members ex = top.object("expected", "the expected trajectory", EXPECTED_FIELDS);
+      Fields ex = top.object("expected", "the expected trajectory", EXPECTED_FIELDS);
       Trajectory e = expected(ex, steps);
       checkExpected(c, e, ex.path());
       c = c.withExpected(e);
@@ -360,15 +414,15 @@ public final class CaseJson {
 
   /** Checks the format tag; true for a case of the graph version. */
   private static boolean requireFormat(
-      Object root, String format, String what, String otherFormat, String otherWhat) {
-    Map<String, Object> m = Members.asObject(root, "", what);
+      JsonNode root, String format, String what, String otherFormat, String otherWhat) {
+    JsonNode m = Fields.asObject(root, "", what);
     boolean cases = format.equals(CaseFile.FORMAT);
     String expected =
         "\"" + format + "\"" + (cases ? " or \"" + CaseFile.FORMAT_GRAPH + "\"" : "");
-    if (!m.containsKey("format")) {
+    if (!m.has("format")) {
       throw CaseFormatException.at("format", "missing required field; expected " + expected);
     }
-    String f = Members.asString(m.get("format"), "format");
+    String f = Fields.asString(m.get("format"), "format");
     if (f.equals(otherFormat) || (!cases && f.equals(CaseFile.FORMAT_GRAPH))) {
       throw CaseFormatException.at(
           "format", "\"" + f + "\" is " + otherWhat + ", not " + what + " (" + expected + ")");
@@ -401,7 +455,7 @@ public final class CaseJson {
         || m.layers().stream().anyMatch(l -> VERSION_2_TYPES.contains(l.type()));
   }
 
-  private static ModelSpec model(Members m, boolean version2) {
+  private static ModelSpec model(Fields m, boolean version2) {
     int[] input = m.integers("input_shape");
     if (m.has("nodes") == m.has("layers")) {
       throw CaseFormatException.at(
@@ -411,7 +465,7 @@ public final class CaseJson {
               : "missing required field (or \"nodes\" for a graph model)");
     }
     if (m.has("nodes")) {
-      List<Object> raw = m.array("nodes");
+      List<JsonNode> raw = m.array("nodes");
       List<ModelSpec.Node> nodes = new ArrayList<>(raw.size());
       for (int i = 0; i < raw.size(); i++) {
         nodes.add(node(raw.get(i), m.pathOf("nodes") + "[" + i + "]"));
@@ -420,13 +474,13 @@ public final class CaseJson {
       LossKind loss = labelled(m.path(), () -> LossKind.parse(lossName));
       return labelled(m.path(), () -> ModelSpec.graph(input, nodes, loss));
     }
-    List<Object> raw = m.array("layers");
+    List<JsonNode> raw = m.array("layers");
     List<LayerSpec> layers = new ArrayList<>(raw.size());
     for (int i = 0; i < raw.size(); i++) {
       LayerSpec l = layer(raw.get(i), m.pathOf("layers") + "[" + i + "]", List.of());
       if (!version2 && VERSION_2_TYPES.contains(l.type())) {
         throw CaseFormatException.at(
-            Members.child(m.pathOf("layers") + "[" + i + "]", "type"),
+            Fields.child(m.pathOf("layers") + "[" + i + "]", "type"),
             "\"" + l.type() + "\" needs \"format\": \"" + CaseFile.FORMAT_GRAPH + "\"");
       }
       layers.add(l);
@@ -438,36 +492,36 @@ public final class CaseJson {
 
   private static final List<String> NODE_FIELDS = List.of("name", "inputs");
 
-  private static ModelSpec.Node node(Object v, String path) {
-    Map<String, Object> raw = Members.asObject(v, path, "a node");
-    String namePath = Members.child(path, "name");
-    if (!raw.containsKey("name")) {
+  private static ModelSpec.Node node(JsonNode v, String path) {
+    JsonNode raw = Fields.asObject(v, path, "a node");
+    String namePath = Fields.child(path, "name");
+    if (!raw.has("name")) {
       throw CaseFormatException.at(namePath, "missing required field");
     }
-    String name = Members.asString(raw.get("name"), namePath);
+    String name = Fields.asString(raw.get("name"), namePath);
     LayerSpec op = layer(v, path, NODE_FIELDS);
     List<String> inputs = new ArrayList<>();
-    if (raw.containsKey("inputs")) {
-      String ip = Members.child(path, "inputs");
-      List<Object> a = Members.asArray(raw.get("inputs"), ip);
+    if (raw.has("inputs")) {
+      String ip = Fields.child(path, "inputs");
+      List<JsonNode> a = Fields.asArray(raw.get("inputs"), ip);
       if (a.isEmpty()) {
         throw CaseFormatException.at(ip, "must name at least one input (or be left out)");
       }
       for (int k = 0; k < a.size(); k++) {
-        inputs.add(Members.asString(a.get(k), ip + "[" + k + "]"));
+        inputs.add(Fields.asString(a.get(k), ip + "[" + k + "]"));
       }
     }
     return labelled(path, () -> new ModelSpec.Node(name, op, inputs));
   }
 
-  private static LayerSpec layer(Object v, String path, List<String> extraFields) {
-    Map<String, Object> raw = Members.asObject(v, path, "a layer");
-    String typePath = Members.child(path, "type");
-    if (!raw.containsKey("type")) {
+  private static LayerSpec layer(JsonNode v, String path, List<String> extraFields) {
+    JsonNode raw = Fields.asObject(v, path, "a layer");
+    String typePath = Fields.child(path, "type");
+    if (!raw.has("type")) {
       throw CaseFormatException.at(
           typePath, "missing required field; the layer types are " + LAYER_TYPES.keySet());
     }
-    String type = Members.asString(raw.get("type"), typePath);
+    String type = Fields.asString(raw.get("type"), typePath);
     LayerType t = LAYER_TYPES.get(type);
     if (t == null) {
       throw CaseFormatException.at(
@@ -479,8 +533,8 @@ public final class CaseJson {
       fields = new ArrayList<>(extraFields);
       fields.addAll(t.fields());
     }
-    Members l =
-        Members.of(v, path, "a " + type + (extraFields.isEmpty() ? " layer" : " node"), fields);
+    Fields l =
+        Fields.of(v, path, "a " + type + (extraFields.isEmpty() ? " layer" : " node"), fields);
     return labelled(path, () -> t.read().apply(l));
   }
 
@@ -549,33 +603,33 @@ public final class CaseJson {
   }
 
   /** An integer or {@code [h, w]}; {@code dflt == null} makes the field required. */
-  private static int[] pair(Members l, String key, int[] dflt) {
+  private static int[] pair(Fields l, String key, int[] dflt) {
     if (!l.has(key) && dflt != null) {
       return dflt;
     }
-    Object v = l.required(key);
+    JsonNode v = l.required(key);
     String p = l.pathOf(key);
-    if (v instanceof Json.Num) {
-      int k = Members.asInt(v, p);
+    if (v.isNumber()) {
+      int k = Fields.asInt(v, p);
       return new int[] {k, k};
     }
-    if (v instanceof Json.Numbers a && a.size() == 2) {
-      return Members.asIntegers(v, p);
+    if (v.isArray() && v.size() == 2) {
+      return Fields.asIntegers(v, p);
     }
-    throw CaseFormatException.at(p, "expected an integer or [h, w] but was " + Json.describe(v));
+    throw CaseFormatException.at(p, "expected an integer or [h, w] but was " + JsonText.describe(v));
   }
 
   /** Parameter entries: {@code [{name, shape, values, trainable}]}. */
-  private static List<NamedArray> entries(Object v, String path) {
-    List<Object> raw = Members.asArray(v, path);
+  private static List<NamedArray> entries(JsonNode v, String path) {
+    List<JsonNode> raw = Fields.asArray(v, path);
     List<NamedArray> out = new ArrayList<>(raw.size());
     for (int i = 0; i < raw.size(); i++) {
-      Object el = raw.get(i);
+      JsonNode el = raw.get(i);
       String p = path + "[" + i + "]";
-      if (el instanceof Map<?, ?> m && m.get("name") instanceof String name) {
-        p += " (" + name + ")";
+      if (el.isObject() && el.get("name") != null && el.get("name").isTextual()) {
+        p += " (" + el.get("name").textValue() + ")";
       }
-      Members e = Members.of(el, p, "a parameter entry", ENTRY_FIELDS);
+      Fields e = Fields.of(el, p, "a parameter entry", ENTRY_FIELDS);
       String name = e.string("name");
       int[] shape = e.integers("shape");
       double[] values = e.numbers("values");
@@ -592,13 +646,13 @@ public final class CaseJson {
     for (int d : shape) {
       if (d < 0) {
         throw CaseFormatException.at(
-            Members.child(path, "shape"),
+            Fields.child(path, "shape"),
             "dimensions must be >= 0 but was " + Arrays.toString(shape));
       }
       size *= d;
       if (size > Integer.MAX_VALUE) {
         throw CaseFormatException.at(
-            Members.child(path, "shape"), "too many elements: " + Arrays.toString(shape));
+            Fields.child(path, "shape"), "too many elements: " + Arrays.toString(shape));
       }
     }
     if (size != count) {
@@ -608,17 +662,17 @@ public final class CaseJson {
     }
   }
 
-  private static List<ArrayBatch> batches(Members data) {
-    List<Object> raw = data.array("batches");
+  private static List<ArrayBatch> batches(Fields data) {
+    List<JsonNode> raw = data.array("batches");
     List<ArrayBatch> out = new ArrayList<>(raw.size());
     for (int i = 0; i < raw.size(); i++) {
       String p = data.pathOf("batches") + "[" + i + "]";
-      Members b = Members.of(raw.get(i), p, "a batch", BATCH_FIELDS);
-      Members x = b.object("x", "a batch's inputs", TENSOR_FIELDS);
+      Fields b = Fields.of(raw.get(i), p, "a batch", BATCH_FIELDS);
+      Fields x = b.object("x", "a batch's inputs", TENSOR_FIELDS);
       int[] xs = x.integers("shape");
       double[] xv = x.numbers("values");
       checkCount(x.path(), xs, xv.length);
-      Members y = b.object("y", "a batch's targets", TENSOR_FIELDS);
+      Fields y = b.object("y", "a batch's targets", TENSOR_FIELDS);
       int[] ys = y.integers("shape");
       double[] yv = y.numbers("values");
       checkCount(y.path(), ys, yv.length);
@@ -627,22 +681,22 @@ public final class CaseJson {
     return out;
   }
 
-  private static OptimizerSpec optimizer(Object v, String path) {
-    Map<String, Object> m = Members.asObject(v, path, "the optimizer");
-    String namePath = Members.child(path, "name");
+  private static OptimizerSpec optimizer(JsonNode v, String path) {
+    JsonNode m = Fields.asObject(v, path, "the optimizer");
+    String namePath = Fields.child(path, "name");
     String known = String.join(", ", Optimizers.names());
-    if (!m.containsKey("name")) {
+    if (!m.has("name")) {
       throw CaseFormatException.at(namePath, "missing required field; known optimizers: " + known);
     }
-    String name = Members.asString(m.get("name"), namePath);
+    String name = Fields.asString(m.get("name"), namePath);
     if (!Optimizers.names().contains(name)) {
       throw CaseFormatException.at(
           namePath, "unknown optimizer \"" + name + "\"; known: " + known);
     }
     Map<String, Object> params = new LinkedHashMap<>();
-    for (Map.Entry<String, Object> e : m.entrySet()) {
+    for (Map.Entry<String, JsonNode> e : m.properties()) {
       if (!e.getKey().equals("name")) {
-        params.put(e.getKey(), hyperParameter(e.getValue(), Members.child(path, e.getKey())));
+        params.put(e.getKey(), hyperParameter(e.getValue(), Fields.child(path, e.getKey())));
       }
     }
     OptimizerSpec spec = new OptimizerSpec(name, params);
@@ -650,36 +704,32 @@ public final class CaseJson {
     return spec;
   }
 
-  private static Object hyperParameter(Object v, String path) {
-    if (v instanceof Json.Num n) {
-      return n.value();
+  private static Object hyperParameter(JsonNode v, String path) {
+    if (v.isNumber()) {
+      return v.doubleValue();
     }
-    if (v instanceof Boolean || v instanceof String) {
-      return v;
+    if (v.isBoolean()) {
+      return v.booleanValue();
     }
-    if (v instanceof Json.Numbers a) {
-      List<Object> out = new ArrayList<>(a.size());
-      for (double d : a.values()) {
-        out.add(d);
+    if (v.isTextual()) {
+      return v.textValue();
+    }
+    if (v.isArray()) {
+      List<Object> out = new ArrayList<>(v.size());
+      for (int i = 0; i < v.size(); i++) {
+        out.add(hyperParameter(v.get(i), path + "[" + i + "]"));
       }
       return Collections.unmodifiableList(out);
     }
-    if (v instanceof List<?> l) {
-      List<Object> out = new ArrayList<>(l.size());
-      for (int i = 0; i < l.size(); i++) {
-        out.add(hyperParameter(l.get(i), path + "[" + i + "]"));
-      }
-      return Collections.unmodifiableList(out);
-    }
-    if (v == null) {
+    if (v.isNull()) {
       throw CaseFormatException.at(
           path, "null is not a hyper-parameter value; leave the field out for the default");
     }
     throw CaseFormatException.at(
-        path, "expected a number, boolean, string or array but was " + Json.describe(v));
+        path, "expected a number, boolean, string or array but was " + JsonText.describe(v));
   }
 
-  private static Trajectory expected(Members ex, int steps) {
+  private static Trajectory expected(Fields ex, int steps) {
     if (ex.has("format")) {
       String f = ex.string("format");
       if (!f.equals(Trajectory.FORMAT)) {
@@ -708,7 +758,7 @@ public final class CaseJson {
     return new Trajectory(backend, dtype, loss, parameters, probe);
   }
 
-  private static ProbeResult probeResult(Members p) {
+  private static ProbeResult probeResult(Fields p) {
     double loss = p.number("loss");
     double[] g = p.numbers("gradient");
     double[] hv = p.numbers("hvp");
@@ -722,12 +772,12 @@ public final class CaseJson {
     int n = r.gradient().length;
     if (r.hvp().length != n) {
       throw CaseFormatException.at(
-          Members.child(path, "hvp"),
+          Fields.child(path, "hvp"),
           "has " + r.hvp().length + " values but gradient has " + n);
     }
     if (r.ggnvp().length != n) {
       throw CaseFormatException.at(
-          Members.child(path, "ggnvp"),
+          Fields.child(path, "ggnvp"),
           "has " + r.ggnvp().length + " values but gradient has " + n);
     }
   }
@@ -751,7 +801,7 @@ public final class CaseJson {
     int steps = c.steps();
     if (e.loss().length != steps) {
       throw CaseFormatException.at(
-          Members.child(path, "loss"),
+          Fields.child(path, "loss"),
           "has " + e.loss().length + " values but steps is " + steps + " (one loss per step)");
     }
     if (!e.parameters().isEmpty()) {
@@ -764,7 +814,7 @@ public final class CaseJson {
     }
     ProbeResult p = e.probe();
     if (p != null) {
-      String pp = Members.child(path, "probe");
+      String pp = Fields.child(path, "probe");
       if (c.probeVector() == null) {
         throw CaseFormatException.at(pp, "the case has no probe.vector to compare with");
       }
@@ -776,7 +826,7 @@ public final class CaseJson {
       for (Map.Entry<String, double[]> part : parts.entrySet()) {
         if (part.getValue().length != dim) {
           throw CaseFormatException.at(
-              Members.child(pp, part.getKey()),
+              Fields.child(pp, part.getKey()),
               "expected " + dim + " values (one per trainable entry) but has "
                   + part.getValue().length);
         }
@@ -786,9 +836,9 @@ public final class CaseJson {
 
   // ------------------------------------------------------------------ reading: trajectories
 
-  private static Trajectory trajectoryFrom(Object root) {
+  private static Trajectory trajectoryFrom(JsonNode root) {
     requireFormat(root, Trajectory.FORMAT, "a trajectory", CaseFile.FORMAT, "a case");
-    Members t = Members.of(root, "", "a trajectory", TRAJECTORY_FIELDS);
+    Fields t = Fields.of(root, "", "a trajectory", TRAJECTORY_FIELDS);
     String backend = t.string("backend");
     DType dtype = dtype(t.string("dtype"), t.pathOf("dtype"));
     double[] loss = t.numbers("loss");
@@ -816,16 +866,16 @@ public final class CaseJson {
 
   // ------------------------------------------------------------------ writing
 
-  private static Map<String, Object> caseTree(CaseFile c) {
+  private static ObjectNode caseTree(CaseFile c) {
     OptimizerSpec opt = c.optimizer();
     String optPath = "optimizer";
     if (opt.params().containsKey("name")) {
       throw CaseFormatException.at(
-          Members.child(optPath, "name"), "\"name\" cannot also be a hyper-parameter");
+          Fields.child(optPath, "name"), "\"name\" cannot also be a hyper-parameter");
     }
     if (!Optimizers.names().contains(opt.name())) {
       throw CaseFormatException.at(
-          Members.child(optPath, "name"),
+          Fields.child(optPath, "name"),
           "unknown optimizer \"" + opt.name() + "\"; known: "
               + String.join(", ", Optimizers.names()));
     }
@@ -834,48 +884,55 @@ public final class CaseJson {
       checkExpected(c, c.expected(), "expected");
     }
 
-    Map<String, Object> root = new LinkedHashMap<>();
+    ObjectNode root = JsonText.NODES.objectNode();
     root.put("format", needsVersion2(c.model()) ? CaseFile.FORMAT_GRAPH : CaseFile.FORMAT);
     root.put("dtype", c.dtype().jsonName());
-    root.put("model", modelTree(c.model()));
-    root.put("parameters", entriesTree(c.parameters()));
-    List<Object> batches = new ArrayList<>();
+    root.set("model", modelTree(c.model()));
+    root.set("parameters", entriesTree(c.parameters()));
+    ArrayNode batches = root.arrayNode();
     boolean labels = c.model().loss() == LossKind.SOFTMAX_CROSS_ENTROPY;
     for (ArrayBatch b : c.batches()) {
-      Map<String, Object> x = new LinkedHashMap<>();
-      x.put("shape", b.xShape());
-      x.put("values", b.xView());
-      Map<String, Object> y = new LinkedHashMap<>();
-      y.put("shape", b.yShape());
-      y.put("values", labels ? new JsonWriter.Integers(b.yView()) : b.yView());
-      Map<String, Object> bt = new LinkedHashMap<>();
-      bt.put("x", x);
-      bt.put("y", y);
-      batches.add(bt);
+      ObjectNode x = batches.objectNode();
+      x.set("shape", ints(b.xShape()));
+      x.set("values", doubles(b.xView()));
+      ObjectNode y = batches.objectNode();
+      y.set("shape", ints(b.yShape()));
+      y.set("values", labels ? labels(b.yView()) : doubles(b.yView()));
+      ObjectNode bt = batches.addObject();
+      bt.set("x", x);
+      bt.set("y", y);
     }
-    root.put("data", Map.of("batches", batches));
-    Map<String, Object> o = new LinkedHashMap<>();
+    root.putObject("data").set("batches", batches);
+    ObjectNode o = root.putObject("optimizer");
     o.put("name", opt.name());
     for (Map.Entry<String, Object> e : opt.params().entrySet()) {
-      o.put(e.getKey(), hyperParameterTree(e.getValue(), Members.child(optPath, e.getKey())));
+      o.set(e.getKey(), hyperParameterTree(e.getValue(), Fields.child(optPath, e.getKey())));
     }
-    root.put("optimizer", o);
     root.put("steps", c.steps());
     if (c.probeVector() != null) {
-      root.put("probe", Map.of("vector", c.probeVector()));
+      root.putObject("probe").set("vector", doubles(c.probeVector()));
     }
     if (c.expected() != null) {
-      root.put("expected", trajectoryMembers(c.expected(), false));
+      root.set("expected", trajectoryFields(c.expected(), false));
     }
     return root;
   }
 
-  private static Object hyperParameterTree(Object v, String path) {
-    if (v instanceof Number || v instanceof Boolean || v instanceof String) {
-      return v;
+  private static JsonNode hyperParameterTree(Object v, String path) {
+    if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
+      return JsonText.NODES.numberNode(((Number) v).longValue());
+    }
+    if (v instanceof Number n) {
+      return JsonText.NODES.numberNode(n.doubleValue());
+    }
+    if (v instanceof Boolean b) {
+      return JsonText.NODES.booleanNode(b);
+    }
+    if (v instanceof String s) {
+      return JsonText.NODES.textNode(s);
     }
     if (v instanceof List<?> l) {
-      List<Object> out = new ArrayList<>(l.size());
+      ArrayNode out = JsonText.NODES.arrayNode(l.size());
       for (int i = 0; i < l.size(); i++) {
         out.add(hyperParameterTree(l.get(i), path + "[" + i + "]"));
       }
@@ -888,27 +945,8 @@ public final class CaseJson {
             + "; expected a number, boolean, string or list");
   }
 
-  private static Map<String, Object> modelTree(ModelSpec m) {
-    Map<String, Object> out = new LinkedHashMap<>();
-    out.put("input_shape", m.inputShape());
-    List<Object> layers = new ArrayList<>();
-    if (m.isSequential()) {
-      for (LayerSpec l : m.layers()) {
-        layers.add(layerTree(l, null));
-      }
-      out.put("layers", layers);
-    } else {
-      for (ModelSpec.Node n : m.nodes()) {
-        layers.add(layerTree(n.op(), n));
-      }
-      out.put("nodes", layers);
-    }
-    out.put("loss", m.loss().jsonName());
-    return out;
-  }
-
-  private static Map<String, Object> layerTree(LayerSpec l, ModelSpec.Node node) {
-    Map<String, Object> o = new LinkedHashMap<>();
+  private static ObjectNode layerTree(LayerSpec l, ModelSpec.Node node) {
+    ObjectNode o = JsonText.NODES.objectNode();
     if (node != null) {
       o.put("name", node.name());
     }
@@ -920,9 +958,9 @@ public final class CaseJson {
     } else if (l instanceof LayerSpec.Conv2d c) {
       o.put("in", c.in());
       o.put("out", c.out());
-      o.put("kernel", pairTree(c.kernelH(), c.kernelW()));
-      o.put("stride", pairTree(c.strideH(), c.strideW()));
-      o.put("padding", pairTree(c.padH(), c.padW()));
+      o.set("kernel", pairTree(c.kernelH(), c.kernelW()));
+      o.set("stride", pairTree(c.strideH(), c.strideW()));
+      o.set("padding", pairTree(c.padH(), c.padW()));
       o.put("bias", c.bias());
     } else if (l instanceof LayerSpec.BatchNorm b) {
       o.put("features", b.features());
@@ -930,34 +968,64 @@ public final class CaseJson {
       o.put("momentum", b.momentum());
       o.put("mode", b.mode().jsonName());
     } else if (l instanceof LayerSpec.Pool2d p) {
-      o.put("kernel", pairTree(p.kernelH(), p.kernelW()));
-      o.put("stride", pairTree(p.strideH(), p.strideW()));
+      o.set("kernel", pairTree(p.kernelH(), p.kernelW()));
+      o.set("stride", pairTree(p.strideH(), p.strideW()));
     }
     // Activation, Flatten, GlobalAvgPool, Identity and Add have only their type.
     if (node != null) {
-      o.put("inputs", node.inputs());
+      ArrayNode inputs = o.putArray("inputs");
+      node.inputs().forEach(inputs::add);
     }
     return o;
   }
 
-  private static Object pairTree(int h, int w) {
-    return h == w ? (Object) h : new int[] {h, w};
+  private static JsonNode pairTree(int h, int w) {
+    return h == w ? JsonText.NODES.numberNode(h) : ints(new int[] {h, w});
   }
 
-  private static List<Object> entriesTree(List<NamedArray> entries) {
-    List<Object> out = new ArrayList<>(entries.size());
+  private static ArrayNode entriesTree(List<NamedArray> entries) {
+    ArrayNode out = JsonText.NODES.arrayNode(entries.size());
     for (NamedArray a : entries) {
-      Map<String, Object> e = new LinkedHashMap<>();
+      ObjectNode e = out.addObject();
       e.put("name", a.name());
-      e.put("shape", a.shape());
+      e.set("shape", ints(a.shape()));
       e.put("trainable", a.trainable());
-      e.put("values", a.valuesView());
-      out.add(e);
+      e.set("values", doubles(a.valuesView()));
     }
     return out;
   }
 
-  private static Map<String, Object> trajectoryTree(Trajectory t) {
+  private static ArrayNode ints(int[] values) {
+    ArrayNode out = JsonText.NODES.arrayNode(values.length);
+    for (int v : values) {
+      out.add(v);
+    }
+    return out;
+  }
+
+  private static ArrayNode doubles(double[] values) {
+    ArrayNode out = JsonText.NODES.arrayNode(values.length);
+    for (double v : values) {
+      out.add(v);
+    }
+    return out;
+  }
+
+  /** Class labels: whole doubles as integer literals (not -0.0, not beyond 2^53). */
+  private static ArrayNode labels(double[] values) {
+    ArrayNode out = JsonText.NODES.arrayNode(values.length);
+    for (double d : values) {
+      if (d == Math.rint(d) && Math.abs(d) < 0x1p53
+          && Double.doubleToRawLongBits(d) != Double.doubleToRawLongBits(-0.0)) {
+        out.add((long) d);
+      } else {
+        out.add(d);
+      }
+    }
+    return out;
+  }
+
+  private static ObjectNode trajectoryTree(Trajectory t) {
     if (t.backend() == null) {
       throw CaseFormatException.at("backend", "a trajectory file needs the backend's name");
     }
@@ -968,31 +1036,30 @@ public final class CaseJson {
     if (t.probe() != null) {
       checkProbeLengths(t.probe(), "probe");
     }
-    Map<String, Object> root = new LinkedHashMap<>();
+    ObjectNode root = JsonText.NODES.objectNode();
     root.put("format", Trajectory.FORMAT);
-    root.putAll(trajectoryMembers(t, true));
+    root.setAll(trajectoryFields(t, true));
     return root;
   }
 
   /** The members of a trajectory; in a case's {@code expected}, backend and dtype may be absent. */
-  private static Map<String, Object> trajectoryMembers(Trajectory t, boolean file) {
-    Map<String, Object> o = new LinkedHashMap<>();
+  private static ObjectNode trajectoryFields(Trajectory t, boolean file) {
+    ObjectNode o = JsonText.NODES.objectNode();
     if (file || t.backend() != null) {
       o.put("backend", t.backend());
     }
     if (file || t.dtype() != null) {
       o.put("dtype", t.dtype().jsonName());
     }
-    o.put("loss", t.loss());
-    o.put("parameters", entriesTree(t.parameters()));
+    o.set("loss", doubles(t.loss()));
+    o.set("parameters", entriesTree(t.parameters()));
     ProbeResult p = t.probe();
     if (p != null) {
-      Map<String, Object> po = new LinkedHashMap<>();
+      ObjectNode po = o.putObject("probe");
       po.put("loss", p.loss());
-      po.put("gradient", p.gradient());
-      po.put("hvp", p.hvp());
-      po.put("ggnvp", p.ggnvp());
-      o.put("probe", po);
+      po.set("gradient", doubles(p.gradient()));
+      po.set("hvp", doubles(p.hvp()));
+      po.set("ggnvp", doubles(p.ggnvp()));
     }
     return o;
   }
@@ -1031,21 +1098,13 @@ public final class CaseJson {
     return path + ": " + m;
   }
 
-  private static String readText(Path file) throws IOException {
+  /** Parses a file's text; bytes that are not UTF-8 are a format error naming the file. */
+  private static JsonNode parse(Reader in, Path file) throws IOException {
     try {
-      return Files.readString(file, StandardCharsets.UTF_8);
+      return JsonText.parse(in);
     } catch (CharacterCodingException e) {
       throw new CaseFormatException(
           CaseFormatException.ROOT + ": " + file + " is not valid UTF-8 text", e);
     }
-  }
-
-  private static String readAll(Reader in) throws IOException {
-    StringBuilder sb = new StringBuilder();
-    char[] buf = new char[8192];
-    for (int k; (k = in.read(buf)) >= 0; ) {
-      sb.append(buf, 0, k);
-    }
-    return sb.toString();
   }
 }

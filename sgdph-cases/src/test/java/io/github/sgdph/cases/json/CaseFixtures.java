@@ -1,5 +1,8 @@
-package io.github.sgdph.cases;
+package io.github.sgdph.cases.json;
 
+import io.github.sgdph.cases.CaseFile;
+import io.github.sgdph.cases.ProbeResult;
+import io.github.sgdph.cases.Trajectory;
 import io.github.sgdph.data.ArrayBatch;
 import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LossKind;

@@ -1,4 +1,4 @@
-package io.github.sgdph.data;
+package io.github.sgdph.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.sgdph.cases.CaseFile;
-import io.github.sgdph.model.LayerSpec;
-import io.github.sgdph.model.LossKind;
-import io.github.sgdph.model.ModelSpec;
+import io.github.sgdph.data.ArrayBatch;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;

@@ -1,9 +1,10 @@
-package io.github.sgdph.cases;
+package io.github.sgdph.cases.json;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.sgdph.cases.CaseFile;
 import io.github.sgdph.data.ArrayBatch;
 import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.ModelSpec;

@@ -1,4 +1,4 @@
-package io.github.sgdph.cases;
+package io.github.sgdph.cases.json;
 
 /**
  * A case or trajectory file (CASES.md) that cannot be read or written: malformed JSON, a wrong

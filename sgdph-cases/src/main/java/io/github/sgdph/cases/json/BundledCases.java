@@ -1,5 +1,6 @@
-package io.github.sgdph.cases;
+package io.github.sgdph.cases.json;
 
+import io.github.sgdph.cases.CaseFile;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
