@@ -9,16 +9,28 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.sgdph.cases.BundledCases;
 import io.github.sgdph.cases.CaseJson;
 import io.github.sgdph.cases.Trajectory;
+import io.github.sgdph.model.BackendDescription;
+import io.github.sgdph.model.BuiltInModels;
+import io.github.sgdph.model.DefaultInitializer;
+import io.github.sgdph.model.ModelSpec;
+import io.github.sgdph.model.SpecBackend;
+import io.github.sgdph.model.SpecModel;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Every command on every backend and dtype, on the small bundled cases: replay with --out,
@@ -178,5 +190,40 @@ class CliOnEveryBackendTest {
     assertEquals("djl", djl.get("name").asText());
     assertEquals("cpu", djl.get("devices").get(0).asText());
     assertTrue(djl.get("optimizers").toString().contains("sgdph"));
+  }
+
+  /**
+   * What {@code backends} lists is what the backend builds: the graph ops ({@code add},
+   * {@code identity}, {@code global_avgpool2d}) are listed by the backends that build graph
+   * models, and each of them builds the built-in ResNet and a graph with an identity shortcut.
+   * (DL4J builds graphs with the ComputationGraph adapter, another branch of issue 16.)
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"reference", "djl", "tensorflow"})
+  void theListedGraphOpsAreBuilt(String backend) throws Exception {
+    Path result = dir.resolve("b.json");
+    CliTest.Run r = CliTest.run("backends", "--json", result.toString());
+    assertEquals(0, r.code(), r.out() + r.err());
+    JsonNode described = null;
+    for (JsonNode b : json(result).get("backends")) {
+      if (b.get("name").asText().equals(backend)) {
+        described = b;
+      }
+    }
+    List<String> layers = new ArrayList<>();
+    described.get("layers").forEach(l -> layers.add(l.asText()));
+    assertEquals(BackendDescription.ALL_LAYERS, layers);
+    SpecBackend b = SpecBackend.find(backend);
+    ModelSpec identity = BundledCases.load("resnet-eval-identity-probe.json").model();
+    for (ModelSpec spec : List.of(BuiltInModels.RESNET.spec(), identity)) {
+      Set<String> ops = new TreeSet<>();
+      spec.nodes().forEach(n -> ops.add(n.op().type()));
+      assertTrue(ops.containsAll(List.of("add", "global_avgpool2d")), ops.toString());
+      try (SpecModel m = b.build(spec, DefaultInitializer.initialize(spec,
+          new SplittableRandom(1)), b.supportedDTypes().iterator().next())) {
+        assertEquals(spec.layout().dimension(), m.layout().dimension());
+      }
+    }
+    assertTrue(identity.nodes().stream().anyMatch(n -> n.op().type().equals("identity")));
   }
 }

@@ -27,9 +27,14 @@ public record BackendDescription(
     List<String> layers,
     List<String> losses) {
 
-  /** Every layer type of the neutral spec, as in case files. */
+  /**
+   * Every layer type of the neutral spec, as in case files: the {@code type} of every
+   * {@link LayerSpec}, the ops of graph models ({@code global_avgpool2d}, {@code identity} and
+   * the residual merge {@code add}, case format {@code sgdph-case/2}) included.
+   */
   public static final List<String> ALL_LAYERS = List.of("dense", "conv2d", "batchnorm", "relu",
-      "tanh", "sigmoid", "softplus", "flatten", "maxpool2d", "avgpool2d");
+      "tanh", "sigmoid", "softplus", "flatten", "maxpool2d", "avgpool2d", "global_avgpool2d",
+      "identity", "add");
 
   /** Every loss of the neutral spec, as in case files. */
   public static final List<String> ALL_LOSSES = java.util.Arrays.stream(LossKind.values())
