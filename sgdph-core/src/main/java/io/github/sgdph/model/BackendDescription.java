@@ -36,6 +36,13 @@ public record BackendDescription(
       "tanh", "sigmoid", "softplus", "flatten", "maxpool2d", "avgpool2d", "global_avgpool2d",
       "identity", "add");
 
+  /**
+   * The ops that came with graph models (case format {@code sgdph-case/2}): global average
+   * pooling, the identity shortcut and the residual merge. A backend that does not {@linkplain
+   * SpecBackend#supportsGraphModels() build graph models} builds none of them.
+   */
+  public static final List<String> GRAPH_OPS = List.of("global_avgpool2d", "identity", "add");
+
   /** Every loss of the neutral spec, as in case files. */
   public static final List<String> ALL_LOSSES = java.util.Arrays.stream(LossKind.values())
       .map(LossKind::jsonName).toList();
@@ -58,6 +65,30 @@ public record BackendDescription(
     devices = List.copyOf(Objects.requireNonNull(devices, "devices"));
     layers = List.copyOf(Objects.requireNonNull(layers, "layers"));
     losses = List.copyOf(Objects.requireNonNull(losses, "losses"));
+  }
+
+  /**
+   * The layer types a backend builds: {@link #ALL_LAYERS}, without the {@link #GRAPH_OPS} when it
+   * does not build graph models.
+   *
+   * @param graphModels whether the backend {@linkplain SpecBackend#supportsGraphModels() builds
+   *     graph models}
+   * @return an unmodifiable list, in {@link #ALL_LAYERS}' order
+   */
+  public static List<String> layers(boolean graphModels) {
+    return graphModels ? ALL_LAYERS
+        : ALL_LAYERS.stream().filter(l -> !GRAPH_OPS.contains(l)).toList();
+  }
+
+  /**
+   * This description as it holds for a backend that does not build graph models: its layers
+   * without the {@link #GRAPH_OPS}.
+   *
+   * @return a new description, the same but for {@link #layers()}
+   */
+  public BackendDescription withoutGraphOps() {
+    return new BackendDescription(framework, nativeLibrary, devices, device,
+        layers.stream().filter(l -> !GRAPH_OPS.contains(l)).toList(), losses);
   }
 
   /**

@@ -56,9 +56,46 @@ class BackendDescriptionTest {
     assertEquals(all.size(), new LinkedHashSet<>(all).size(), "duplicates in " + all);
     assertEquals(types, new TreeSet<>(all));
     // the graph ops of sgdph-case/2, named as case files write them
-    assertEquals(List.of("global_avgpool2d", "identity", "add"),
-        all.subList(all.size() - 3, all.size()));
+    assertEquals(BackendDescription.GRAPH_OPS, all.subList(all.size() - 3, all.size()));
+    assertEquals(Set.of("global_avgpool2d", "identity", "add"),
+        Set.copyOf(BackendDescription.GRAPH_OPS));
     assertEquals(Arrays.asList(LossKind.values()).stream().map(LossKind::jsonName).toList(),
         BackendDescription.ALL_LOSSES);
+  }
+
+  /** A backend without graph models lists the layers without the graph ops. */
+  @Test
+  void withoutGraphModelsTheGraphOpsAreNotListed() {
+    List<String> sequential = all().subList(0, all().size() - 3);
+    assertEquals(sequential, BackendDescription.layers(false));
+    assertEquals(all(), BackendDescription.layers(true));
+    BackendDescription d = new BackendDescription("F 1", "none", List.of("cpu"), "cpu",
+        all(), BackendDescription.ALL_LOSSES);
+    BackendDescription s = d.withoutGraphOps();
+    assertEquals(sequential, s.layers());
+    assertEquals(List.of("F 1", "none", List.of("cpu"), "cpu", BackendDescription.ALL_LOSSES),
+        List.of(s.framework(), s.nativeLibrary(), s.devices(), s.device(), s.losses()));
+    SpecBackend chainsOnly = new SpecBackend() {
+      @Override
+      public String name() {
+        return "chains";
+      }
+
+      @Override
+      public Set<io.github.sgdph.tensor.DType> supportedDTypes() {
+        return Set.of();
+      }
+
+      @Override
+      public SpecModel build(ModelSpec spec, List<NamedArray> parameters,
+          io.github.sgdph.tensor.DType dtype) {
+        throw new UnsupportedOperationException("not built in this test");
+      }
+    };
+    assertEquals(sequential, chainsOnly.describe().layers());
+  }
+
+  private static List<String> all() {
+    return BackendDescription.ALL_LAYERS;
   }
 }
