@@ -167,14 +167,15 @@ public final class ExperimentCommand implements Callable<Integer> {
   }
 
   /**
-   * resnet-sgdph's backend: DJL, which ran an SGD-PH epoch of the ResNet-8 in float32 about 6×
-   * faster than TensorFlow Java here (SGD: about as fast); EXPERIMENTS.md §5 has the figures.
+   * resnet-sgdph's backend: DJL, whose SGD-PH epochs of the ResNet-8 in float32 cost the same
+   * from the first one, where TensorFlow Java's first SGD-PH epoch of every fresh model takes
+   * about ten times its later ones (EXPERIMENTS.md §5 has the figures).
    */
   static final String RESNET_BACKEND = "djl";
 
   /**
-   * resnet-sgdph's training images and epochs: what lets its 14 runs finish in well under 45
-   * minutes on this 2-core machine while others build.
+   * resnet-sgdph's training images: with {@link #RESNET_EPOCHS}, what lets its 14 runs finish in
+   * about 45 minutes on this 2-core machine while others build.
    */
   static final int RESNET_TRAIN = 16_000;
 
