@@ -63,8 +63,8 @@ public final class Dl4jBackend implements SpecBackend {
             "deeplearning4j-nn") + " / ND4J "
             + BackendDescription.mavenVersion(anchor, "org.nd4j", "nd4j-api"),
         natives, devices, cuda ? "gpu0" : "cpu",
-        // sequential models only (build() refuses graphs), without global_avgpool2d
-        BackendDescription.SEQUENTIAL_LAYERS, BackendDescription.ALL_LOSSES);
+        // sequential models (MultiLayerNetwork) and graph models (ComputationGraph)
+        BackendDescription.ALL_LAYERS, BackendDescription.ALL_LOSSES);
   }
 
   /**

@@ -67,6 +67,9 @@ final class BackendsCommand implements Callable<Integer> {
         continue;
       }
       BackendDescription d = p.description();
+      if (!p.backend().supportsGraphModels()) { // whatever the backend's own description says
+        d = d.withoutGraphOps();
+      }
       List<String> dtypes = p.backend().supportedDTypes().stream().map(DType::jsonName).sorted()
           .toList();
       o.printf(Locale.ROOT, "%s: available%n", n);

@@ -81,7 +81,9 @@ final class TrainCommand implements Callable<Integer> {
 
   @Option(names = "--model", defaultValue = "mlp", paramLabel = "MODEL",
       description = "mlp (784-256-256-10 with batch norm), cnn (a small batch-norm CNN),"
-          + " autoencoder (784-500-250-30-250-500-784), or a model spec .json file"
+          + " autoencoder (784-500-250-30-250-500-784), resnet (a ResNet-8: 3x3 stem, basic"
+          + " blocks of 16, 32 and 64 channels, projection shortcuts, global average pooling),"
+          + " or a model spec .json file"
           + " (a case file's model object). Default: ${DEFAULT-VALUE}.")
   String model;
 

@@ -2,6 +2,7 @@ package io.github.sgdph.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,16 +10,30 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.sgdph.cases.Trajectory;
 import io.github.sgdph.cases.json.BundledCases;
 import io.github.sgdph.cases.json.CaseJson;
+import io.github.sgdph.model.BackendDescription;
+import io.github.sgdph.model.BuiltInModels;
+import io.github.sgdph.model.DefaultInitializer;
+import io.github.sgdph.model.ModelSpec;
+import io.github.sgdph.model.NamedArray;
+import io.github.sgdph.model.SpecBackend;
+import io.github.sgdph.model.SpecModel;
+import io.github.sgdph.tensor.DType;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Every command on every backend and dtype, on the small bundled cases: replay with --out,
@@ -213,6 +228,51 @@ class CliOnEveryBackendTest {
       if (b.get("available").asBoolean()) {
         assertEquals(Backends.KNOWN.contains(b.get("name").asText()),
             b.get("graph_models").asBoolean(), b.toString());
+      }
+    }
+  }
+
+  /**
+   * What {@code backends} lists is what the backend builds: the graph ops ({@code add},
+   * {@code identity}, {@code global_avgpool2d}) are listed exactly by the backends that build
+   * graph models, and each of those builds the built-in ResNet and a graph with an identity
+   * shortcut; a backend without graph models (DL4J's MultiLayerNetwork adapter) lists every
+   * other layer and refuses the ResNet.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"reference", "djl", "tensorflow", "dl4j"})
+  void theListedLayersAreTheOnesBuilt(String backend) throws Exception {
+    Path result = dir.resolve("b.json");
+    CliTest.Run r = CliTest.run("backends", "--json", result.toString());
+    assertEquals(0, r.code(), r.out() + r.err());
+    JsonNode described = null;
+    for (JsonNode b : json(result).get("backends")) {
+      if (b.get("name").asText().equals(backend)) {
+        described = b;
+      }
+    }
+    List<String> layers = new ArrayList<>();
+    described.get("layers").forEach(l -> layers.add(l.asText()));
+    SpecBackend b = SpecBackend.find(backend);
+    boolean graphs = b.supportsGraphModels();
+    DType dtype = b.supportedDTypes().contains(DType.FLOAT32) ? DType.FLOAT32 : DType.FLOAT64;
+    assertEquals(BackendDescription.layers(graphs), layers);
+    assertEquals(graphs, layers.containsAll(BackendDescription.GRAPH_OPS), layers.toString());
+    ModelSpec identity = BundledCases.load("resnet-eval-identity-probe.json").model();
+    assertTrue(identity.nodes().stream().anyMatch(n -> n.op().type().equals("identity")));
+    for (ModelSpec spec : List.of(BuiltInModels.RESNET.spec(), identity)) {
+      Set<String> ops = new TreeSet<>();
+      spec.nodes().forEach(n -> ops.add(n.op().type()));
+      assertTrue(ops.containsAll(List.of("add", "global_avgpool2d")), ops.toString());
+      List<NamedArray> init = DefaultInitializer.initialize(spec,
+          new SplittableRandom(1));
+      if (!graphs) {
+        assertThrows(UnsupportedOperationException.class,
+            () -> b.build(spec, init, dtype).close());
+        continue;
+      }
+      try (SpecModel m = b.build(spec, init, dtype)) {
+        assertEquals(spec.layout().dimension(), m.layout().dimension());
       }
     }
   }

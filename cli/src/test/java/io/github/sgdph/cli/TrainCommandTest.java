@@ -57,6 +57,33 @@ class TrainCommandTest {
     assertEquals(20, s.step());
   }
 
+  /**
+   * {@code --model resnet}: the built-in ResNet-8 trains with SGD-PH on the reference backend
+   * (4 steps on 256 images); the checkpoint holds its graph's tensors (the projection shortcuts'
+   * convolutions and batch norms included) and the run lowers the training loss.
+   */
+  @Test
+  void trainsTheBuiltInResNet() throws Exception {
+    Path out = dir.resolve("resnet");
+    CliTest.Run r = CliTest.run("train", "--model", "resnet", "--optimizer", "sgdph", "--lr",
+        "0.05", "--limit", "256", "--test-limit", "100", "--batch", "64", "--epochs", "2",
+        "--seed", "1", "--out", out.toString());
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("train resnet (77754 parameters) on 256"), r.out());
+    List<String> csv = Files.readAllLines(out.resolve("metrics.csv"));
+    assertEquals(3, csv.size(), csv.toString());
+    assertTrue(csv.get(2).startsWith("2,8,"), csv.get(2));
+    double first = Double.parseDouble(csv.get(1).split(",")[2]);
+    double second = Double.parseDouble(csv.get(2).split(",")[2]);
+    assertTrue(second < first, "training loss epoch 1 " + first + ", epoch 2 " + second);
+    TrainingState s = CheckpointFile.read(out.resolve(TrainCommand.CHECKPOINT));
+    List<String> names = s.parameters().stream().map(p -> p.name()).toList();
+    assertEquals(List.of("conv1.weight", "bn1.weight", "bn1.bias"), names.subList(0, 3));
+    assertTrue(names.containsAll(List.of("layer2.0.downsample.0.weight",
+        "layer3.0.downsample.1.bias", "fc.weight", "fc.bias")), names.toString());
+    assertEquals(8, s.step());
+  }
+
   @Test
   void aResumedRunEndsWhereTheUninterruptedOneDoes() throws Exception {
     Path whole = dir.resolve("whole");
@@ -117,9 +144,10 @@ class TrainCommandTest {
     CliTest.Run r = CliTest.run(args(out, "--epochs", "0"));
     assertEquals(Main.EXIT_USAGE, r.code());
     assertTrue(r.err().contains("--epochs: must be >= 1"), r.err());
-    r = CliTest.run("train", "--model", "resnet", "--out", out.toString());
+    r = CliTest.run("train", "--model", "resnet152", "--out", out.toString());
     assertEquals(Main.EXIT_USAGE, r.code());
-    assertTrue(r.err().contains("model: unknown 'resnet'"), r.err());
+    assertTrue(r.err().contains("model: unknown 'resnet152'; built in: mlp, cnn, autoencoder,"
+        + " resnet"), r.err());
     r = CliTest.run("train", "--hp", "lr", "--out", out.toString());
     assertTrue(r.err().contains("--hp: expected KEY=VALUE"), r.err());
     r = CliTest.run("train", "--data-dir", dir.resolve("nothing").toString(), "--out",

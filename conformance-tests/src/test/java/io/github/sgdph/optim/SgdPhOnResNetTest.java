@@ -9,6 +9,9 @@ import io.github.sgdph.cases.CaseFile;
 import io.github.sgdph.cases.json.BundledCases;
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.curvature.Objective;
+import io.github.sgdph.model.BuiltInModels;
+import io.github.sgdph.model.LayerSpec;
+import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.SpecBackend;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.param.ParameterLayout;
@@ -48,6 +51,38 @@ class SgdPhOnResNetTest {
     // reference mode: the last 1-D tensor (fc.bias) takes the SGD branch, as the authors' code
     SgdPh opt = (SgdPh) Optimizers.create(c.optimizer());
     assertEquals(BATCH_NORM_TENSORS, opt.secondOrderTensors(layout));
+  }
+
+  /**
+   * The built-in ResNet-8 of {@code sgdph train --model resnet}: the channel-wise tensors are
+   * the weight and bias of each of its 9 batch norms (the stem's, two per basic block, the two
+   * projection shortcuts') — found here from the spec's batch-norm nodes, independently of the
+   * 1-D rule — then the head's bias; SGD-PH in the authors' reference mode puts exactly the
+   * batch norms' 18 on the second-order branch.
+   */
+  @Test
+  void everyBatchNormOfTheBuiltInResNetIsFound() {
+    ModelSpec spec = BuiltInModels.RESNET.spec();
+    List<String> batchNorms = new ArrayList<>();
+    for (ModelSpec.Node n : spec.nodes()) {
+      if (n.op() instanceof LayerSpec.BatchNorm) {
+        batchNorms.add(n.name() + ".weight");
+        batchNorms.add(n.name() + ".bias");
+      }
+    }
+    assertEquals(18, batchNorms.size(), batchNorms.toString());
+    assertTrue(batchNorms.containsAll(List.of("layer2.0.downsample.1.weight",
+        "layer3.0.downsample.1.bias")), batchNorms.toString());
+    ParameterLayout layout = spec.layout();
+    List<String> channelWise = new ArrayList<>();
+    for (int i : layout.channelWiseIndices()) {
+      channelWise.add(layout.block(i).name());
+    }
+    List<String> expected = new ArrayList<>(batchNorms);
+    expected.add("fc.bias");
+    assertEquals(expected, channelWise);
+    SgdPh opt = (SgdPh) Optimizers.create(new OptimizerSpec("sgdph", java.util.Map.of()));
+    assertEquals(batchNorms, opt.secondOrderTensors(layout));
   }
 
   /**

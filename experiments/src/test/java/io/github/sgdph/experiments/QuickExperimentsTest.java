@@ -61,6 +61,32 @@ class QuickExperimentsTest {
         .contains("reconstruction error"));
   }
 
+  /**
+   * resnet-sgdph on its own backend (DJL, float32; the reference backend takes minutes for the
+   * ResNet-8 on 28×28 images): SGD and SGD-PH each try two rates with seed 0, then run seed 1
+   * at the chosen one — 6 runs of 2 steps, the built-in ResNet's 77,754 parameters.
+   */
+  @Test
+  void resnetComparisonRunsEndToEnd() throws Exception {
+    requireData();
+    Path out = dir.resolve("resnet-sgdph");
+    String log = run("resnet-sgdph", "--quick", "--train", "256", "--seeds", "0,1", "--out",
+        out.toString());
+    assertTrue(log.contains("Model `resnet`, backend djl (float32); 256 training"), log);
+    List<String> runs = lines(out.resolve("runs.csv"));
+    assertEquals(1 + 6, runs.size(), runs.toString());
+    assertEquals(3, runs.stream().filter(r -> r.startsWith("SGD,")).count(), runs.toString());
+    assertEquals(3, runs.stream().filter(r -> r.startsWith("SGD-PH,")).count(), runs.toString());
+    for (String r : runs.subList(1, runs.size())) {
+      String[] c = r.split(",", -1);
+      assertEquals("2", c[5], r); // step count after the one epoch: 256 / 128
+      assertTrue(Double.isFinite(Double.parseDouble(c[7])), r);
+    }
+    String summary = Files.readString(out.resolve("summary.md"));
+    assertTrue(summary.contains("| SGD-PH | lr=") && summary.contains("momentum=0.9"), summary);
+    assertTrue(Files.size(out.resolve("resnet-sgdph-epochs.png")) > 1000);
+  }
+
   @Test
   void hessianAnalysisRunsEndToEnd() throws Exception {
     requireData();

@@ -27,18 +27,28 @@ public record BackendDescription(
     List<String> layers,
     List<String> losses) {
 
-  /** The layer types of sequential models ({@code sgdph-case/1}), as in case files. */
-  public static final List<String> SEQUENTIAL_LAYERS = List.of("dense", "conv2d", "batchnorm",
-      "relu", "tanh", "sigmoid", "softplus", "flatten", "maxpool2d", "avgpool2d");
+  /**
+   * Every layer type of the neutral spec, as in case files: the {@code type} of every
+   * {@link LayerSpec}, the ops of graph models ({@code global_avgpool2d}, {@code identity} and
+   * the residual merge {@code add}, case format {@code sgdph-case/2}) included.
+   */
+  public static final List<String> ALL_LAYERS = List.of("dense", "conv2d", "batchnorm", "relu",
+      "tanh", "sigmoid", "softplus", "flatten", "maxpool2d", "avgpool2d", "global_avgpool2d",
+      "identity", "add");
 
   /**
-   * Every layer type of the neutral spec, as in case files: {@link #SEQUENTIAL_LAYERS} and those
-   * of {@code sgdph-case/2} — {@code global_avgpool2d}, and {@code identity} and {@code add},
-   * which make residual graph models ({@link ModelSpec#graph}).
+   * The ops that came with graph models (case format {@code sgdph-case/2}): global average
+   * pooling, the identity shortcut and the residual merge. A backend that does not {@linkplain
+   * SpecBackend#supportsGraphModels() build graph models} builds none of them.
    */
-  public static final List<String> ALL_LAYERS = java.util.stream.Stream.concat(
-      SEQUENTIAL_LAYERS.stream(), java.util.stream.Stream.of("global_avgpool2d", "identity", "add"))
-      .toList();
+  public static final List<String> GRAPH_OPS = List.of("global_avgpool2d", "identity", "add");
+
+  /**
+   * The layer types of sequential models ({@code sgdph-case/1}), as in case files: {@link
+   * #ALL_LAYERS} without the {@link #GRAPH_OPS}.
+   */
+  public static final List<String> SEQUENTIAL_LAYERS = ALL_LAYERS.stream()
+      .filter(l -> !GRAPH_OPS.contains(l)).toList();
 
   /** Every loss of the neutral spec, as in case files. */
   public static final List<String> ALL_LOSSES = java.util.Arrays.stream(LossKind.values())
@@ -62,6 +72,29 @@ public record BackendDescription(
     devices = List.copyOf(Objects.requireNonNull(devices, "devices"));
     layers = List.copyOf(Objects.requireNonNull(layers, "layers"));
     losses = List.copyOf(Objects.requireNonNull(losses, "losses"));
+  }
+
+  /**
+   * The layer types a backend builds: {@link #ALL_LAYERS}, without the {@link #GRAPH_OPS} when it
+   * does not build graph models.
+   *
+   * @param graphModels whether the backend {@linkplain SpecBackend#supportsGraphModels() builds
+   *     graph models}
+   * @return an unmodifiable list, in {@link #ALL_LAYERS}' order
+   */
+  public static List<String> layers(boolean graphModels) {
+    return graphModels ? ALL_LAYERS : SEQUENTIAL_LAYERS;
+  }
+
+  /**
+   * This description as it holds for a backend that does not build graph models: its layers
+   * without the {@link #GRAPH_OPS}.
+   *
+   * @return a new description, the same but for {@link #layers()}
+   */
+  public BackendDescription withoutGraphOps() {
+    return new BackendDescription(framework, nativeLibrary, devices, device,
+        layers.stream().filter(l -> !GRAPH_OPS.contains(l)).toList(), losses);
   }
 
   /**

@@ -57,7 +57,26 @@ public enum BuiltInModels {
       }
       return new ModelSpec(new int[] {784}, layers, LossKind.SIGMOID_BINARY_CROSS_ENTROPY);
     }
+  },
+  /**
+   * A small residual network on {@code [1, 28, 28]} (He, Zhang, Ren and Sun, "Deep residual
+   * learning for image recognition", CVPR 2016, the CIFAR design of §4.2 with one basic block
+   * per stage — a ResNet-8): a stem (3×3 conv, 16 channels, batch norm, ReLU), a basic block
+   * of 16 channels at 28×28 with an identity shortcut, basic blocks of 32 (14×14) and 64 (7×7)
+   * channels that each halve the resolution with a stride-2 3×3 convolution and a projection
+   * shortcut (1×1 convolution of stride 2 and a batch norm, eq. 2 of the paper), global average
+   * pooling, dense 10; softmax cross-entropy. Convolutions without bias; 77,754 parameters, 9
+   * batch norms. Built by {@link ResNets#stages} with torchvision's parameter names.
+   */
+  RESNET {
+    @Override
+    public ModelSpec spec() {
+      return ResNets.stages(new int[] {1, 28, 28}, RESNET_WIDTHS, 1, 10, LayerSpec.Mode.TRAIN);
+    }
   };
+
+  /** The stage widths of {@link #RESNET}. */
+  private static final int[] RESNET_WIDTHS = {16, 32, 64};
 
   /**
    * The model's spec.
@@ -69,7 +88,7 @@ public enum BuiltInModels {
   /**
    * The name on the command line.
    *
-   * @return {@code mlp}, {@code cnn} or {@code autoencoder}
+   * @return {@code mlp}, {@code cnn}, {@code autoencoder} or {@code resnet}
    */
   public String jsonName() {
     return name().toLowerCase(Locale.ROOT);
@@ -78,7 +97,7 @@ public enum BuiltInModels {
   /**
    * The model of a name.
    *
-   * @param name {@code mlp}, {@code cnn} or {@code autoencoder}
+   * @param name {@code mlp}, {@code cnn}, {@code autoencoder} or {@code resnet}
    * @return the model
    * @throws IllegalArgumentException naming the known models for an unknown name
    */
@@ -89,7 +108,8 @@ public enum BuiltInModels {
       }
     }
     throw new IllegalArgumentException(
-        "model: unknown '" + name + "'; built in: mlp, cnn, autoencoder (or a spec .json file)");
+        "model: unknown '" + name + "'; built in: mlp, cnn, autoencoder, resnet (or a spec .json"
+            + " file)");
   }
 
   private static LayerSpec batchNorm(int features) {

@@ -34,26 +34,71 @@ public final class ResNets {
    * @throws IllegalArgumentException naming the argument that does not fit
    */
   public static ModelSpec twoBlocks(int[] inputShape, int width, int classes, LayerSpec.Mode mode) {
+    if (width <= 0) {
+      throw new IllegalArgumentException("width: must be positive but was " + width);
+    }
+    return stages(inputShape, new int[] {width, 2 * width}, 1, classes, mode);
+  }
+
+  /**
+   * A basic-block ResNet of He et al. (2016, §3.3 and Table 1, the CIFAR design of §4.2 with
+   * one stage per entry of {@code widths}): a stem ({@code conv1} 3×3 stride 1, {@code bn1},
+   * ReLU), then per stage {@code s} ({@code layer<s+1>}) {@code blocksPerStage} basic blocks of
+   * {@code widths[s]} channels — the first stage keeps the resolution, every later one halves it
+   * in its first block, whose shortcut is then a projection (a strided 1×1 convolution and a
+   * batch norm, eq. 2); every other shortcut is the identity — global average pooling and a
+   * dense head {@code fc}; softmax cross-entropy. Named and ordered as torchvision's ResNets.
+   * {@code stages(shape, {w, 2w}, 1, k, mode)} is {@link #twoBlocks}.
+   *
+   * @param inputShape the per-sample input {@code [C, H, W]}, H and W at least {@code
+   *     2^(widths.length − 1)}
+   * @param widths each stage's channels, at least one stage, each positive
+   * @param blocksPerStage basic blocks per stage, positive
+   * @param classes the number of outputs, positive
+   * @param mode the mode of every batch norm (PyTorch's defaults ε 10⁻⁵, momentum 0.1)
+   * @return a new graph spec
+   * @throws IllegalArgumentException naming the argument that does not fit
+   */
+  public static ModelSpec stages(int[] inputShape, int[] widths, int blocksPerStage, int classes,
+      LayerSpec.Mode mode) {
     Objects.requireNonNull(inputShape, "inputShape");
+    Objects.requireNonNull(widths, "widths");
     Objects.requireNonNull(mode, "mode");
     if (inputShape.length != 3) {
       throw new IllegalArgumentException(
           "inputShape: a ResNet takes [C, H, W] but was " + java.util.Arrays.toString(inputShape));
     }
-    if (width <= 0) {
-      throw new IllegalArgumentException("width: must be positive but was " + width);
+    if (widths.length == 0) {
+      throw new IllegalArgumentException("widths: a ResNet needs at least one stage");
+    }
+    for (int w : widths) {
+      if (w <= 0) {
+        throw new IllegalArgumentException("widths: must be positive but were "
+            + java.util.Arrays.toString(widths));
+      }
+    }
+    if (blocksPerStage <= 0) {
+      throw new IllegalArgumentException(
+          "blocksPerStage: must be positive but was " + blocksPerStage);
     }
     if (classes <= 0) {
       throw new IllegalArgumentException("classes: must be positive but was " + classes);
     }
     List<Node> n = new ArrayList<>();
-    n.add(Node.of("conv1", conv(inputShape[0], width, 3, 1), ModelSpec.INPUT));
-    n.add(Node.of("bn1", bn(width, mode)));
+    n.add(Node.of("conv1", conv(inputShape[0], widths[0], 3, 1), ModelSpec.INPUT));
+    n.add(Node.of("bn1", bn(widths[0], mode)));
     n.add(Node.of("relu", relu()));
-    String in = basicBlock(n, "layer1.0", "relu", width, width, 1, mode);
-    String out = basicBlock(n, "layer2.0", in, width, 2 * width, 2, mode);
-    n.add(Node.of("avgpool", new LayerSpec.GlobalAvgPool(), out));
-    n.add(Node.of("fc", new LayerSpec.Dense(2 * width, classes, true)));
+    String x = "relu";
+    int in = widths[0];
+    for (int s = 0; s < widths.length; s++) {
+      for (int b = 0; b < blocksPerStage; b++) {
+        int stride = s > 0 && b == 0 ? 2 : 1;
+        x = basicBlock(n, "layer" + (s + 1) + "." + b, x, in, widths[s], stride, mode);
+        in = widths[s];
+      }
+    }
+    n.add(Node.of("avgpool", new LayerSpec.GlobalAvgPool(), x));
+    n.add(Node.of("fc", new LayerSpec.Dense(in, classes, true)));
     return ModelSpec.graph(inputShape, n, LossKind.SOFTMAX_CROSS_ENTROPY);
   }
 

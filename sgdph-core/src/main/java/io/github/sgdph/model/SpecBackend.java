@@ -61,13 +61,15 @@ public interface SpecBackend {
    * {@link Error} such as {@link UnsatisfiedLinkError}, or a {@link RuntimeException}), which
    * is how a caller finds out whether the backend is usable on this machine.
    *
-   * <p>The default describes an unknown framework with every layer and loss on the CPU.
+   * <p>The default describes an unknown framework on the CPU with every loss and every layer
+   * (the {@linkplain BackendDescription#GRAPH_OPS graph ops} only if it {@linkplain
+   * #supportsGraphModels() builds graph models}).
    *
    * @return the description
    */
   default BackendDescription describe() {
     return new BackendDescription(getClass().getName(), "unknown", List.of("cpu"), "cpu",
-        BackendDescription.ALL_LAYERS, BackendDescription.ALL_LOSSES);
+        BackendDescription.layers(supportsGraphModels()), BackendDescription.ALL_LOSSES);
   }
 
   /**

@@ -80,6 +80,73 @@ class GraphModelSpecTest {
             .findFirst().orElseThrow().shape());
   }
 
+  /**
+   * {@code sgdph train --model resnet}: stem, one basic block per stage at 28×28 (16 channels,
+   * identity shortcut), 14×14 (32) and 7×7 (64), the last two with projection shortcuts; global
+   * average pooling and dense 10; the parameter count of the Javadoc, counted by hand: stem 144
+   * + 32, block 1 2·2,304 + 2·32, block 2 4,608 + 9,216 + 2·64 + 512 + 64, block 3 18,432 +
+   * 36,864 + 2·128 + 2,048 + 128, head 650.
+   */
+  @Test
+  void theBuiltInResNetIsAResNet8ForFashionMnist() {
+    ModelSpec m = BuiltInModels.RESNET.spec();
+    assertEquals(BuiltInModels.RESNET, BuiltInModels.parse("resnet"));
+    assertArrayEquals(new int[] {1, 28, 28}, m.inputShape());
+    assertArrayEquals(new int[] {16, 28, 28}, m.outputShapeOf(m.indexOf("layer1.0.add")));
+    assertArrayEquals(new int[] {32, 14, 14}, m.outputShapeOf(m.indexOf("layer2.0.add")));
+    assertArrayEquals(new int[] {64, 7, 7}, m.outputShapeOf(m.indexOf("layer3.0.add")));
+    assertArrayEquals(new int[] {10}, m.outputShape());
+    assertEquals(144 + 32 + (2 * 2304 + 64) + (4608 + 9216 + 128 + 512 + 64)
+        + (18432 + 36864 + 256 + 2048 + 128) + 650, m.layout().dimension());
+    assertEquals(77_754, m.layout().dimension());
+    // identity shortcut in layer1, projections where the resolution halves
+    assertEquals(-1, m.indexOf("layer1.0.downsample.0"));
+    assertEquals(List.of("layer2.0.bn2", "layer2.0.downsample.1"),
+        sortedInputs(m, "layer2.0.add"));
+    assertEquals(List.of("layer1.0.relu2", "layer2.0.bn2"), List.of(
+        m.nodes().get(m.indexOf("layer2.0.downsample.0")).inputs().get(0),
+        m.nodes().get(m.indexOf("layer2.0.add")).inputs().get(0)));
+    assertEquals(LossKind.SOFTMAX_CROSS_ENTROPY, m.loss());
+    assertEquals(18, m.runningStatistics().size());
+    assertEquals(m, BuiltInModels.RESNET.spec());
+  }
+
+  private static List<String> sortedInputs(ModelSpec m, String node) {
+    return m.nodes().get(m.indexOf(node)).inputs().stream().sorted().toList();
+  }
+
+  /** {@code stages(shape, {w, 2w}, 1, ...)} is the two-block ResNet of the bundled cases. */
+  @Test
+  void stagesGeneraliseTwoBlocks() {
+    assertEquals(ResNets.twoBlocks(new int[] {1, 8, 8}, 4, 3, LayerSpec.Mode.TRAIN),
+        ResNets.stages(new int[] {1, 8, 8}, new int[] {4, 8}, 1, 3, LayerSpec.Mode.TRAIN));
+    ModelSpec two = ResNets.stages(new int[] {3, 8, 8}, new int[] {2, 4}, 2, 5,
+        LayerSpec.Mode.EVAL);
+    // the second block of a stage keeps the shape: an identity shortcut
+    assertEquals(-1, two.indexOf("layer2.1.downsample.0"));
+    assertEquals(List.of("layer2.0.relu2", "layer2.1.bn2"),
+        sortedInputs(two, "layer2.1.add"));
+    assertArrayEquals(new int[] {4, 4, 4}, two.outputShapeOf(two.indexOf("layer2.1.add")));
+    assertEquals("widths: must be positive but were [4, 0]", assertThrows(
+        IllegalArgumentException.class, () -> ResNets.stages(new int[] {1, 8, 8},
+            new int[] {4, 0}, 1, 3, LayerSpec.Mode.TRAIN)).getMessage());
+    assertEquals("widths: a ResNet needs at least one stage", assertThrows(
+        IllegalArgumentException.class, () -> ResNets.stages(new int[] {1, 8, 8},
+            new int[0], 1, 3, LayerSpec.Mode.TRAIN)).getMessage());
+    assertEquals("blocksPerStage: must be positive but was 0", assertThrows(
+        IllegalArgumentException.class, () -> ResNets.stages(new int[] {1, 8, 8},
+            new int[] {4}, 0, 3, LayerSpec.Mode.TRAIN)).getMessage());
+    assertEquals("classes: must be positive but was 0", assertThrows(
+        IllegalArgumentException.class, () -> ResNets.stages(new int[] {1, 8, 8},
+            new int[] {4}, 1, 0, LayerSpec.Mode.TRAIN)).getMessage());
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> ResNets.stages(
+        new int[] {64}, new int[] {4}, 1, 3, LayerSpec.Mode.TRAIN)).getMessage()
+        .startsWith("inputShape: a ResNet takes [C, H, W]"));
+    assertEquals("width: must be positive but was 0", assertThrows(
+        IllegalArgumentException.class, () -> ResNets.twoBlocks(new int[] {1, 8, 8}, 0, 3,
+            LayerSpec.Mode.TRAIN)).getMessage());
+  }
+
   @Test
   void invalidGraphsAreRejectedNamingTheNode() {
     LayerSpec d = new LayerSpec.Dense(4, 4, true);
