@@ -24,7 +24,9 @@ import java.util.Objects;
  * <p>Construction validates the whole graph and its shapes, so a spec that exists is buildable.
  * Parameter entries follow PyTorch's naming and order: {@code "<node name>.weight"} before
  * {@code ".bias"}, node by node, and for an eval-mode batch norm the non-trainable
- * {@code running_mean} and {@code running_var} after them.
+ * {@code running_mean} and {@code running_var} after them; an {@link LayerSpec.Lstm}'s are
+ * {@code weight_ih_lk}, {@code weight_hh_lk}, {@code bias_lk} for each stacked layer {@code k}
+ * (PyTorch's {@code nn.LSTM} names, with its two biases as one).
  */
 public final class ModelSpec {
   /** The name by which a node refers to the network's input. */
@@ -115,7 +117,9 @@ public final class ModelSpec {
     /**
      * The entry's role in its node: the part of the name after the node's name.
      *
-     * @return {@code weight}, {@code bias}, {@code running_mean} or {@code running_var}
+     * @return {@code weight}, {@code bias}, {@code running_mean} or {@code running_var}; for an
+     *     LSTM {@code weight_ih_lk}, {@code weight_hh_lk} or {@code bias_lk} of stacked layer
+     *     {@code k}
      */
     public String role() {
       return name.substring(name.lastIndexOf('.') + 1);
@@ -306,6 +310,13 @@ public final class ModelSpec {
               n + ".weight", new int[] {c.out(), c.in(), c.kernelH(), c.kernelW()}, true, i));
       if (c.bias()) {
         e.add(new Entry(n + ".bias", new int[] {c.out()}, true, i));
+      }
+    } else if (l instanceof LayerSpec.Lstm r) {
+      int g = 4 * r.hidden();
+      for (int k = 0; k < r.numLayers(); k++) {
+        e.add(new Entry(n + ".weight_ih_l" + k, new int[] {g, r.inputSizeOf(k)}, true, i));
+        e.add(new Entry(n + ".weight_hh_l" + k, new int[] {g, r.hidden()}, true, i));
+        e.add(new Entry(n + ".bias_l" + k, new int[] {g}, true, i));
       }
     } else if (l instanceof LayerSpec.BatchNorm b) {
       e.add(new Entry(n + ".weight", new int[] {b.features()}, true, i));

@@ -40,6 +40,38 @@ public interface SpecBackend {
   }
 
   /**
+   * Whether {@link #build} takes models with {@link LayerSpec.Lstm} layers (recurrent networks
+   * over sequences {@code [T, F]}). A backend without them throws {@link
+   * UnsupportedOperationException} for such a spec, and the conformance kit skips its LSTM
+   * cases, saying so.
+   *
+   * @return false unless the backend overrides it
+   */
+  default boolean supportsRecurrentModels() {
+    return false;
+  }
+
+  /**
+   * Whether {@link #build} takes this spec: a graph model needs {@link #supportsGraphModels()},
+   * a model with an LSTM {@link #supportsRecurrentModels()}.
+   *
+   * @param spec a model spec
+   * @return null if the backend builds it, else the reason it does not, naming the backend
+   */
+  default String unsupportedReason(ModelSpec spec) {
+    if (!spec.isSequential() && !supportsGraphModels()) {
+      return "the " + name() + " backend does not build graph models (residual networks) yet:"
+          + " SpecBackend.supportsGraphModels() is false";
+    }
+    if (!supportsRecurrentModels()
+        && spec.layers().stream().anyMatch(l -> l instanceof LayerSpec.Lstm)) {
+      return "lstm not supported by this backend yet (" + name()
+          + "): SpecBackend.supportsRecurrentModels() is false";
+    }
+    return null;
+  }
+
+  /**
    * Builds the model with these initial parameters (every entry of {@link ModelSpec#entries()},
    * PyTorch layout).
    *
@@ -51,7 +83,8 @@ public interface SpecBackend {
    * @throws IllegalArgumentException naming the entry if the parameters do not match the spec,
    *     or if the dtype is not supported
    * @throws UnsupportedOperationException for a graph model if the backend does not {@linkplain
-   *     #supportsGraphModels() support them}
+   *     #supportsGraphModels() support them}, for an LSTM if it does not {@linkplain
+   *     #supportsRecurrentModels() support those} ({@link #unsupportedReason})
    */
   SpecModel build(ModelSpec spec, List<NamedArray> parameters, DType dtype);
 
