@@ -111,6 +111,7 @@ public final class DjlBackend implements SpecBackend {
     Objects.requireNonNull(parameters, "parameters");
     Objects.requireNonNull(dtype, "dtype");
     spec.validateParameters(parameters);
+    requireSupported(spec); // LSTMs: not yet (issue 20)
     DjlSpecModel m = new DjlSpecModel(spec, parameters, dtype, options);
     LOG.debug("built {} ({} trainable entries) on {}", spec, m.layout().dimension(),
         options.device());

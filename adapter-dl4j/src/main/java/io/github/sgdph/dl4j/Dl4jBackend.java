@@ -85,6 +85,7 @@ public final class Dl4jBackend implements SpecBackend {
               + " models");
     }
     spec.validateParameters(parameters);
+    requireSupported(spec); // LSTMs: not yet (issue 20)
     SpecNetworks.Built built = SpecNetworks.build(spec, Nd4jAlgebra.nd4jType(dtype));
     Dl4jSpecModel m = new Dl4jSpecModel(spec, parameters, built);
     LOG.debug("built {} in {} with {} trainable entries", spec, dtype.jsonName(),

@@ -95,6 +95,7 @@ public final class TfBackend implements SpecBackend {
     Objects.requireNonNull(parameters, "parameters");
     Objects.requireNonNull(dtype, "dtype");
     spec.validateParameters(parameters);
+    requireSupported(spec); // LSTMs: not yet (issue 20)
     TfSpecModel m = TfSpecModel.build(spec, parameters, TfAlgebra.of(dtype), device);
     LOG.debug("built {} on {} with {} trainable entries", spec, device, m.layout().dimension());
     return m;

@@ -72,6 +72,19 @@ public interface SpecBackend {
   }
 
   /**
+   * Throws unless {@link #build} takes this spec ({@link #unsupportedReason}).
+   *
+   * @param spec a model spec
+   * @throws UnsupportedOperationException with the reason, naming the backend, if it does not
+   */
+  default void requireSupported(ModelSpec spec) {
+    String reason = unsupportedReason(spec);
+    if (reason != null) {
+      throw new UnsupportedOperationException("spec: " + reason);
+    }
+  }
+
+  /**
    * Builds the model with these initial parameters (every entry of {@link ModelSpec#entries()},
    * PyTorch layout).
    *
