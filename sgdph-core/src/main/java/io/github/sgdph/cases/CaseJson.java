@@ -96,7 +96,7 @@ import java.util.regex.Pattern;
  * The writer emits {@value CaseFile#FORMAT} with {@code layers} for a {@linkplain
  * ModelSpec#isSequential() sequential} model of version-1 layer types (files of that version are
  * unchanged), {@value CaseFile#FORMAT_GRAPH} with {@code layers} for a sequential model with
- * {@code global_avgpool2d} or {@code identity}, and {@value CaseFile#FORMAT_GRAPH} with
+ * {@code global_avgpool2d}, {@code identity} or {@code lstm}, and {@value CaseFile#FORMAT_GRAPH} with
  * {@code nodes}, every input listed, for a graph. It
  * emits every field explicitly (all layer fields, {@code trainable} on every entry),
  * one layer, parameter entry or tensor per line with its numbers on that line, and doubles with

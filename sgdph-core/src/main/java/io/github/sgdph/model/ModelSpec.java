@@ -154,7 +154,8 @@ public final class ModelSpec {
    * Validates and creates a sequential model spec: node {@code i} is named {@code "i"} and takes
    * the previous node's output.
    *
-   * @param inputShape the per-sample input shape ({@code [features]} or {@code [C, H, W]})
+   * @param inputShape the per-sample input shape ({@code [features]}, {@code [C, H, W]}, or
+   *     {@code [T, F]} sequences for an {@link LayerSpec.Lstm})
    * @param layers the layers in order, at least one; copied
    * @param loss the loss applied to the network output
    * @throws IllegalArgumentException naming the layer ({@code layers[i]}) whose input does not
@@ -167,7 +168,8 @@ public final class ModelSpec {
   /**
    * Validates and creates a graph model spec.
    *
-   * @param inputShape the per-sample input shape ({@code [features]} or {@code [C, H, W]})
+   * @param inputShape the per-sample input shape ({@code [features]}, {@code [C, H, W]}, or
+   *     {@code [T, F]} sequences for an {@link LayerSpec.Lstm})
    * @param nodes the nodes in a topological order (every input an earlier node or {@value
    *     #INPUT}), at least one; the last is the output, and every other node's output must be
    *     used; copied
