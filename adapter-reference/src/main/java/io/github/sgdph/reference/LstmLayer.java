@@ -5,7 +5,8 @@ import io.github.sgdph.model.LayerSpec;
 /**
  * A stack of LSTM layers over sequences ({@link LayerSpec.Lstm}: gate order {@code i, f, g, o},
  * one bias per stacked layer, zero initial states), with back-propagation through time and
- * Pearlmutter's exact R-operator through the recurrence.
+ * Pearlmutter's exact R-operator through the recurrence ("Fast exact multiplication by the
+ * Hessian", Neural Computation 6(1), 1994, §4 on recurrent networks).
  *
  * <p>Slots: stacked layer {@code k} has {@code weight_ih} in slot {@code 3k}, {@code weight_hh}
  * in {@code 3k + 1} and the bias in {@code 3k + 2}. Internally every sequence is time-major

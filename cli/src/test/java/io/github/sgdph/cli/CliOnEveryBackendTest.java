@@ -179,4 +179,24 @@ class CliOnEveryBackendTest {
     assertEquals("cpu", djl.get("devices").get(0).asText());
     assertTrue(djl.get("optimizers").toString().contains("sgdph"));
   }
+
+  /**
+   * {@code replay} of several cases skips, saying why, a case the backend does not build (an
+   * LSTM on DJL, issue 20) and replays the others; one such case alone is an error naming it.
+   */
+  @Test
+  void replayOfSeveralCasesSkipsAModelTheBackendDoesNotBuild() {
+    String lstm = "lstm-fashion-rows-sgn.json";
+    CliTest.Run r = CliTest.run("replay", "--bundled=" + CASE, "--bundled=" + lstm,
+        "--backend", "djl", "--dtype", "float64", "-q");
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("== " + lstm + " — skipped: lstm not supported by this backend"
+        + " yet (djl)"), r.out());
+    assertTrue(r.out().contains("1 case replayed on djl, 0 deviations above tolerance, 1 skipped"
+        + " (not built by this backend)"), r.out());
+    CliTest.Run alone = CliTest.run("replay", "--bundled=" + lstm, "--backend", "djl",
+        "--dtype", "float64", "-q");
+    assertEquals(Main.EXIT_USAGE, alone.code(), alone.out());
+    assertTrue(alone.err().contains("lstm not supported by this backend yet (djl)"), alone.err());
+  }
 }
