@@ -74,7 +74,8 @@ public final class DjlBackend implements SpecBackend {
     return new BackendDescription(
         "DJL " + ai.djl.engine.Engine.getDjlVersion() + " (PyTorch engine)", natives, devices,
         options.device().isGpu() ? "gpu" + options.device().getDeviceId() : "cpu",
-        BackendDescription.ALL_LAYERS, BackendDescription.ALL_LOSSES);
+        BackendDescription.layers(supportsGraphModels(), supportsRecurrentModels()),
+        BackendDescription.ALL_LOSSES);
   }
 
   @Override
@@ -111,6 +112,7 @@ public final class DjlBackend implements SpecBackend {
     Objects.requireNonNull(parameters, "parameters");
     Objects.requireNonNull(dtype, "dtype");
     spec.validateParameters(parameters);
+    requireSupported(spec); // LSTMs: not yet (issue 20)
     DjlSpecModel m = new DjlSpecModel(spec, parameters, dtype, options);
     LOG.debug("built {} ({} trainable entries) on {}", spec, m.layout().dimension(),
         options.device());

@@ -63,8 +63,8 @@ public final class Dl4jBackend implements SpecBackend {
             "deeplearning4j-nn") + " / ND4J "
             + BackendDescription.mavenVersion(anchor, "org.nd4j", "nd4j-api"),
         natives, devices, cuda ? "gpu0" : "cpu",
-        // sequential models (MultiLayerNetwork) and graph models (ComputationGraph)
-        BackendDescription.ALL_LAYERS, BackendDescription.ALL_LOSSES);
+        BackendDescription.layers(supportsGraphModels(), supportsRecurrentModels()),
+        BackendDescription.ALL_LOSSES);
   }
 
   /**
@@ -92,6 +92,7 @@ public final class Dl4jBackend implements SpecBackend {
     Objects.requireNonNull(parameters, "parameters");
     Objects.requireNonNull(dtype, "dtype");
     spec.validateParameters(parameters);
+    requireSupported(spec); // LSTMs: not yet (issue 20)
     SpecNetworks.Built built = SpecNetworks.build(spec, Nd4jAlgebra.nd4jType(dtype));
     Dl4jSpecModel m = new Dl4jSpecModel(spec, parameters, built);
     LOG.debug("built {} in {} with {} trainable entries", spec, dtype.jsonName(),

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.sgdph.cases.TrajectoryComparison;
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.data.ArrayBatch;
-import io.github.sgdph.data.RandomBatches;
+import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.model.DefaultInitializer;
 import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LossKind;

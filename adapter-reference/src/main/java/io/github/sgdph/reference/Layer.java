@@ -8,7 +8,9 @@ package io.github.sgdph.reference;
  * {@code p[2]} running mean, {@code p[3]} running variance (eval-mode batch norm); a slot is
  * null when the layer has no such entry. Only slots 0 and 1 are trainable; gradient and
  * direction arrays ({@code gP}, {@code vP}, {@code rgP}) have these two slots and a null slot
- * there means "zero" (a direction) or "not wanted" (an output).
+ * there means "zero" (a direction) or "not wanted" (an output). A layer with other trainable
+ * entries (an LSTM's three per stacked layer) says how many slots it has in {@link
+ * #trainableSlots()}, all of them trainable.
  *
  * <p>All arrays are per batch, row-major {@code [n, ...per-sample shape]}. No method changes
  * its inputs in place.
@@ -22,6 +24,11 @@ abstract class Layer {
   Layer(int inSize, int outSize) {
     this.inSize = inSize;
     this.outSize = outSize;
+  }
+
+  /** The number of trainable slots ({@code gP}, {@code vP} and {@code rgP} have this many). */
+  int trainableSlots() {
+    return 2;
   }
 
   /** The forward pass on {@code n} samples. */

@@ -49,9 +49,10 @@ final class Network {
     }
     this.loss = spec.loss();
     this.outputs = spec.outputShape()[0];
-    this.slotEntry = new int[layers.length][4];
-    for (int[] s : slotEntry) {
-      java.util.Arrays.fill(s, -1);
+    this.slotEntry = new int[layers.length][];
+    for (int l = 0; l < layers.length; l++) {
+      slotEntry[l] = new int[Math.max(4, layers[l].trainableSlots())];
+      java.util.Arrays.fill(slotEntry[l], -1);
     }
     List<ModelSpec.Entry> entries = spec.entries();
     int trainable = (int) entries.stream().filter(ModelSpec.Entry::trainable).count();
@@ -63,14 +64,18 @@ final class Network {
       ModelSpec.Entry en = entries.get(e);
       String role = en.role();
       int slot =
-          switch (role) {
-            case "weight" -> WEIGHT;
-            case "bias" -> BIAS;
-            case "running_mean" -> RUNNING_MEAN;
-            case "running_var" -> RUNNING_VAR;
-            default -> throw new IllegalArgumentException(
-                "parameters: unknown entry role '" + en.name() + "'");
-          };
+          layers[en.layerIndex()] instanceof LstmLayer
+              ? LstmLayer.slotOf(role)
+              : switch (role) {
+                case "weight" -> WEIGHT;
+                case "bias" -> BIAS;
+                case "running_mean" -> RUNNING_MEAN;
+                case "running_var" -> RUNNING_VAR;
+                default -> -1;
+              };
+      if (slot < 0) {
+        throw new IllegalArgumentException("parameters: unknown entry role '" + en.name() + "'");
+      }
       slotEntry[en.layerIndex()][slot] = e;
       if (en.trainable()) {
         blockLayer[b] = en.layerIndex();
@@ -117,6 +122,9 @@ final class Network {
     if (l instanceof LayerSpec.GlobalAvgPool) {
       return new GlobalAvgPoolLayer(in[0], in[1] * in[2]);
     }
+    if (l instanceof LayerSpec.Lstm r) {
+      return new LstmLayer(r, in[0]);
+    }
     if (l instanceof LayerSpec.Pool2d p) {
       return new PoolLayer(
           p.kind(),
@@ -127,10 +135,15 @@ final class Network {
     throw new IllegalArgumentException("layers: unsupported layer type " + l.type());
   }
 
+  /** New, empty gradient or direction slots for layer {@code l}'s trainable entries. */
+  double[][] newTrainableSlots(int l) {
+    return new double[layers[l].trainableSlots()][];
+  }
+
   /** The parameter slots of layer {@code l} from the per-entry arrays. */
   double[][] slots(double[][] entries, int l) {
-    double[][] p = new double[4][];
-    for (int s = 0; s < 4; s++) {
+    double[][] p = new double[slotEntry[l].length][];
+    for (int s = 0; s < p.length; s++) {
       int e = slotEntry[l][s];
       if (e >= 0) {
         p[s] = entries[e];

@@ -231,7 +231,7 @@ public final class ReferenceCurvature implements Curvature {
       g[b] = new double[model.values()[net.blockEntry[b]].length];
       int l = net.blockLayer[b];
       if (gP[l] == null) {
-        gP[l] = new double[2][];
+        gP[l] = net.newTrainableSlots(l);
       }
       gP[l][net.blockSlot[b]] = g[b];
     }
@@ -264,7 +264,7 @@ public final class ReferenceCurvature implements Curvature {
       int b = idx[i];
       int l = net.blockLayer[b];
       if (vP[l] == null) {
-        vP[l] = new double[2][];
+        vP[l] = net.newTrainableSlots(l);
       }
       vP[l][net.blockSlot[b]] = ReferenceModel.host(v.block(i));
     }
@@ -308,7 +308,7 @@ public final class ReferenceCurvature implements Curvature {
       int l = net.blockLayer[b];
       out[i] = new double[root.block(b).size()];
       if (rgP[l] == null) {
-        rgP[l] = new double[2][];
+        rgP[l] = net.newTrainableSlots(l);
       }
       rgP[l][net.blockSlot[b]] = out[i];
       lowest = Math.min(lowest, l);

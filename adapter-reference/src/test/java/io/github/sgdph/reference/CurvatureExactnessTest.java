@@ -28,7 +28,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * their largest entry; GGN eigenvalues ≥ −1e-10 of the largest entry. Data and parameters are
  * fixed by seed, so relu and max-pool kinks are not crossed by the perturbations. The same
  * checks run on graph models ({@link Fixtures#graphCases()}: residual adds, fan-out, global
- * average pooling).
+ * average pooling) and on LSTMs ({@link Fixtures#recurrentCases()}: the R-operator through
+ * time).
  */
 class CurvatureExactnessTest {
   static final double EPS = 1e-5;
@@ -42,6 +43,7 @@ class CurvatureExactnessTest {
   static List<Case> cases() {
     List<Case> all = new java.util.ArrayList<>(Fixtures.cases());
     all.addAll(Fixtures.graphCases());
+    all.addAll(Fixtures.recurrentCases());
     return all;
   }
 

@@ -173,6 +173,29 @@ final class Fixtures {
   }
 
   /**
+   * LSTM models (issue 20), tiny enough for dense matrices: two stacked layers returning the
+   * last hidden state, one layer returning the sequence, an LSTM node in a graph with a residual
+   * add over the sequence, every loss; {@code T = 1} (no recurrence) included.
+   */
+  static List<Case> recurrentCases() {
+    List<Case> c = new ArrayList<>();
+    c.add(new Case("lstm-2layers-last-ce",
+        spec(new int[] {4, 3}, CE, new LayerSpec.Lstm(3, 2, 2, false), dense(2, 3)), 3));
+    c.add(new Case("lstm-sequence-flatten-mse",
+        spec(new int[] {3, 2}, MSE, new LayerSpec.Lstm(2, 3, 1, true), flatten(), dense(9, 2)),
+        3));
+    c.add(new Case("lstm-one-step-bce",
+        spec(new int[] {1, 2}, BCE, new LayerSpec.Lstm(2, 2, 1, false)), 3));
+    c.add(new Case("graph-lstm-residual-tanh-ce", ModelSpec.graph(new int[] {3, 2}, List.of(
+        Node.of("rnn", new LayerSpec.Lstm(2, 2, 2, true), "input"),
+        Node.of("sum", new LayerSpec.Add(), "rnn", "input"),
+        Node.of("t", act(ActivationKind.TANH)),
+        Node.of("flat", flatten()),
+        Node.of("fc", dense(6, 3))), CE), 3));
+    return c;
+  }
+
+  /**
    * Default-initialised parameters with batch-norm entries moved away from their special
    * values (weight 1, bias 0, mean 0, var 1) so that no term vanishes by accident.
    */

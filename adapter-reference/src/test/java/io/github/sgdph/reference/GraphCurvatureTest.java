@@ -22,7 +22,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Graph models (issue 16) on the reference backend, beyond the checks every case gets in {@link
+ * Graph models (issue 16) and LSTMs (issue 20) on the reference backend, beyond the checks every case gets in {@link
  * CurvatureExactnessTest} and {@link RestrictedProductTest}: the whole Hessian against the
  * matrix of central differences of the gradient, each diagonal block of a restricted product
  * against that matrix, per-term gradients against central differences of each term, and fan-out
@@ -38,7 +38,9 @@ class GraphCurvatureTest {
   static final double EPS = 1e-5;
 
   static List<Case> cases() {
-    return Fixtures.graphCases();
+    List<Case> all = new ArrayList<>(Fixtures.graphCases());
+    all.addAll(Fixtures.recurrentCases());
+    return all;
   }
 
   /** The Hessian by central differences of the gradient, one coordinate at a time. */

@@ -29,7 +29,7 @@ class RestrictedProductTest {
             "cnn-bn-train-sigmoid-ce", "mlp-sigmoid-softplus-bce");
     return Stream.concat(
         Fixtures.cases().stream().filter(c -> names.contains(c.name())),
-        Fixtures.graphCases().stream());
+        Stream.concat(Fixtures.graphCases().stream(), Fixtures.recurrentCases().stream()));
   }
 
   static List<int[]> selections(int blocks) {

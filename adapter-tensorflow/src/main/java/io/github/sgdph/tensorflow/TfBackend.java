@@ -58,7 +58,8 @@ public final class TfBackend implements SpecBackend {
         "TensorFlow Java " + BackendDescription.mavenVersion(org.tensorflow.TensorFlow.class,
             "org.tensorflow", "tensorflow-core-api") + " (graph mode)",
         "TensorFlow " + nativeVersion, devices, device.toString(),
-        BackendDescription.ALL_LAYERS, BackendDescription.ALL_LOSSES);
+        BackendDescription.layers(supportsGraphModels(), supportsRecurrentModels()),
+        BackendDescription.ALL_LOSSES);
   }
 
   @Override
@@ -95,6 +96,7 @@ public final class TfBackend implements SpecBackend {
     Objects.requireNonNull(parameters, "parameters");
     Objects.requireNonNull(dtype, "dtype");
     spec.validateParameters(parameters);
+    requireSupported(spec); // LSTMs: not yet (issue 20)
     TfSpecModel m = TfSpecModel.build(spec, parameters, TfAlgebra.of(dtype), device);
     LOG.debug("built {} on {} with {} trainable entries", spec, device, m.layout().dimension());
     return m;

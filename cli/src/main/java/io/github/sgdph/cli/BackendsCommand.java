@@ -66,10 +66,7 @@ final class BackendsCommand implements Callable<Integer> {
         list.add(j);
         continue;
       }
-      BackendDescription d = p.description();
-      if (!p.backend().supportsGraphModels()) { // whatever the backend's own description says
-        d = d.withoutGraphOps();
-      }
+      BackendDescription d = p.description().restrictedTo(p.backend());
       List<String> dtypes = p.backend().supportedDTypes().stream().map(DType::jsonName).sorted()
           .toList();
       o.printf(Locale.ROOT, "%s: available%n", n);

@@ -183,7 +183,8 @@ final class CompareCommand implements Callable<Integer> {
     for (DType d : dts) { // every float64 run, then every float32 run
       for (Backends.Probe p : probes) {
         if (p.backend().supportedDTypes().contains(d)) {
-          configs.add(new Config(p.name(), p.backend(), d, p.description().layers()));
+          configs.add(new Config(p.name(), p.backend(), d,
+              p.description().restrictedTo(p.backend()).layers()));
         }
       }
     }

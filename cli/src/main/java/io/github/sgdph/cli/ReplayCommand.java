@@ -109,9 +109,22 @@ final class ReplayCommand implements Callable<Integer> {
     CaseTolerances tolerances = new CaseTolerances();
     List<Object> results = new ArrayList<>();
     int failures = 0;
+    int skipped = 0;
     for (CaseOptions.Named n : todo) {
       CaseFile c = n.caseFile();
       DType dt = forced == null ? c.dtype() : forced;
+      String unsupported = b.unsupportedReason(c.model());
+      if (unsupported != null && todo.size() > 1) {
+        // several cases (e.g. --bundled): one the backend does not build is skipped, saying so;
+        // a single case is an error (UnsupportedOperationException from build, exit 2)
+        o.printf(Locale.ROOT, "%n== %s — skipped: %s%n", n.name(), unsupported);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("case", n.name());
+        r.put("skipped", unsupported);
+        results.add(r);
+        skipped++;
+        continue;
+      }
       o.printf(Locale.ROOT, "%n== %s — %s, %d step%s, %s %s%n", n.name(), c.optimizer().name(),
           c.steps(), c.steps() == 1 ? "" : "s", b.name(), dt.jsonName());
       if (!quiet && c.steps() > 0) {
@@ -199,8 +212,10 @@ final class ReplayCommand implements Callable<Integer> {
       r.put("trajectory", target == null ? null : target.toString());
       results.add(r);
     }
-    o.printf(Locale.ROOT, "%n%d case%s replayed on %s, %d deviation%s above tolerance%n",
-        todo.size(), todo.size() == 1 ? "" : "s", b.name(), failures, failures == 1 ? "" : "s");
+    int replayed = todo.size() - skipped;
+    o.printf(Locale.ROOT, "%n%d case%s replayed on %s, %d deviation%s above tolerance%s%n",
+        replayed, replayed == 1 ? "" : "s", b.name(), failures, failures == 1 ? "" : "s",
+        skipped == 0 ? "" : ", " + skipped + " skipped (not built by this backend)");
     if (json != null) {
       Map<String, Object> root = new LinkedHashMap<>();
       root.put("format", FORMAT);

@@ -256,7 +256,7 @@ class CliOnEveryBackendTest {
     SpecBackend b = SpecBackend.find(backend);
     boolean graphs = b.supportsGraphModels();
     DType dtype = b.supportedDTypes().contains(DType.FLOAT32) ? DType.FLOAT32 : DType.FLOAT64;
-    assertEquals(BackendDescription.layers(graphs), layers);
+    assertEquals(BackendDescription.layers(graphs, b.supportsRecurrentModels()), layers);
     assertEquals(graphs, layers.containsAll(BackendDescription.GRAPH_OPS), layers.toString());
     ModelSpec identity = BundledCases.load("resnet-eval-identity-probe.json").model();
     assertTrue(identity.nodes().stream().anyMatch(n -> n.op().type().equals("identity")));
@@ -275,5 +275,25 @@ class CliOnEveryBackendTest {
         assertEquals(spec.layout().dimension(), m.layout().dimension());
       }
     }
+  }
+
+  /**
+   * {@code replay} of several cases skips, saying why, a case the backend does not build (an
+   * LSTM on DJL, issue 20) and replays the others; one such case alone is an error naming it.
+   */
+  @Test
+  void replayOfSeveralCasesSkipsAModelTheBackendDoesNotBuild() {
+    String lstm = "lstm-fashion-rows-sgn.json";
+    CliTest.Run r = CliTest.run("replay", "--bundled=" + CASE, "--bundled=" + lstm,
+        "--backend", "djl", "--dtype", "float64", "-q");
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("== " + lstm + " — skipped: lstm not supported by this backend"
+        + " yet (djl)"), r.out());
+    assertTrue(r.out().contains("1 case replayed on djl, 0 deviations above tolerance, 1 skipped"
+        + " (not built by this backend)"), r.out());
+    CliTest.Run alone = CliTest.run("replay", "--bundled=" + lstm, "--backend", "djl",
+        "--dtype", "float64", "-q");
+    assertEquals(Main.EXIT_USAGE, alone.code(), alone.out());
+    assertTrue(alone.err().contains("lstm not supported by this backend yet (djl)"), alone.err());
   }
 }

@@ -106,8 +106,13 @@ class CliTest {
           "cases/" + name + " differs from what the generator makes: regenerate the cases");
     }
     for (String name : BundledCases.names()) {
-      assertTrue(r.out().contains("wrote " + dir.resolve(name) + " (DJL float64 reproduces it to"),
-          "the generator reports the DJL cross-check of " + name + ": " + r.out());
+      String check = BundledCases.load(name).model().layers().stream()
+              .anyMatch(l -> l instanceof io.github.sgdph.model.LayerSpec.Lstm)
+          ? " (DJL does not build this model yet; the reference's probe matches central"
+              + " differences to"
+          : " (DJL float64 reproduces it to";
+      assertTrue(r.out().contains("wrote " + dir.resolve(name) + check),
+          "the generator reports the cross-check of " + name + ": " + r.out());
     }
   }
 

@@ -194,16 +194,19 @@ public abstract class CurvatureConformanceKit {
   }
 
   /**
-   * Skips (visibly: the test is reported aborted, with the reason) a case whose model is a graph
-   * when the backend does not {@linkplain SpecBackend#supportsGraphModels() support graphs}.
+   * Skips (visibly: the test is reported aborted, with the reason) a case whose model the backend
+   * does not build: a graph when it does not {@linkplain SpecBackend#supportsGraphModels()
+   * support graphs}, an LSTM when it does not {@linkplain SpecBackend#supportsRecurrentModels()
+   * support those} ({@link SpecBackend#unsupportedReason}).
    */
   private void assumeBuildable(CaseFile c) {
-    if (!c.model().isSequential()) {
-      SpecBackend b = backend();
-      Assumptions.assumeTrue(b.supportsGraphModels(),
-          "the " + b.name() + " backend does not build graph models (residual networks) yet:"
-              + " SpecBackend.supportsGraphModels() is false");
-    }
+    String reason = backend().unsupportedReason(c.model());
+    Assumptions.assumeTrue(reason == null, reason);
+  }
+
+  /** Whether {@link #backend()} builds the model of the bundled case {@code name}. */
+  private boolean buildable(String name) {
+    return backend().unsupportedReason(bundledCase(name).model()) == null;
   }
 
   static double relErr(ParameterVector a, ParameterVector b) {
@@ -1197,7 +1200,7 @@ public abstract class CurvatureConformanceKit {
     void required_evaluatingAndUpdatingLeaveNoNativeMemoryBehind() throws java.io.IOException {
       String name = caseNames().stream()
           .filter(n -> !bundledCase(n).model().runningStatistics().isEmpty())
-          .filter(n -> bundledCase(n).model().isSequential() || backend().supportsGraphModels())
+          .filter(n -> buildable(n))
           .findFirst().orElse(null);
       Assumptions.assumeTrue(name != null, "no bundled case with train-mode batch norm");
       Assumptions.assumeTrue(java.nio.file.Files.isReadable(
@@ -1453,16 +1456,14 @@ public abstract class CurvatureConformanceKit {
    *
    * @param type a layer type name as in {@link LayerSpec#type()}, e.g. {@code "dense"}
    * @return those of {@link #caseNames()} whose model has a layer of that type and that the
-   *     backend can build (graph models only where it {@linkplain
-   *     SpecBackend#supportsGraphModels() supports them}), possibly empty
+   *     backend can build (graph models and LSTMs only where it supports them: {@link
+   *     SpecBackend#unsupportedReason}), possibly empty
    */
   protected final List<String> casesWithLayer(String type) {
     List<String> out = new ArrayList<>();
-    boolean graphs = backend().supportsGraphModels();
     for (String n : caseNames()) {
       CaseFile c = bundledCase(n);
-      if ((graphs || c.model().isSequential())
-          && c.model().layers().stream().anyMatch(l -> l.type().equals(type))) {
+      if (buildable(n) && c.model().layers().stream().anyMatch(l -> l.type().equals(type))) {
         out.add(n);
       }
     }

@@ -155,6 +155,8 @@ public record Float32Tolerance(
    * of a model on a batch: a dense layer's {@code in} (forward) and {@code out} (backward)
    * and the batch (its weight gradient); a convolution's {@code in·kh·kw}, {@code out·kh·kw} and
    * {@code batch·H_out·W_out}; a train-mode batch norm's {@code batch·H·W} (statistics); an
+   * LSTM's {@code in + H} (a gate's pre-activation), {@code 4H} (a hidden state's gradient) and
+   * {@code batch·T} (its weights' gradients, summed over samples and time steps); an
    * average pool's window (a global one's {@code H·W}); an add's inputs; the loss's mean over
    * {@code batch} (times the outputs for MSE and binary cross-entropy) and softmax's normalising
    * sum over the outputs.
@@ -185,6 +187,10 @@ public record Float32Tolerance(
         n = Math.max(n, spatialIn);
       } else if (l instanceof LayerSpec.Add) {
         n = Math.max(n, spec.inputsOf(i).length);
+      } else if (l instanceof LayerSpec.Lstm r) {
+        long steps = in[0];
+        n = Math.max(n, Math.max(r.in() + r.hidden(), 4L * r.hidden()));
+        n = Math.max(n, batchSize * steps);
       }
     }
     int k = spec.outputShape()[0];

@@ -34,7 +34,7 @@ public record BackendDescription(
    */
   public static final List<String> ALL_LAYERS = List.of("dense", "conv2d", "batchnorm", "relu",
       "tanh", "sigmoid", "softplus", "flatten", "maxpool2d", "avgpool2d", "global_avgpool2d",
-      "identity", "add");
+      "identity", "add", "lstm");
 
   /**
    * The ops that came with graph models (case format {@code sgdph-case/2}): global average
@@ -44,11 +44,16 @@ public record BackendDescription(
   public static final List<String> GRAPH_OPS = List.of("global_avgpool2d", "identity", "add");
 
   /**
-   * The layer types of sequential models ({@code sgdph-case/1}), as in case files: {@link
-   * #ALL_LAYERS} without the {@link #GRAPH_OPS}.
+   * The recurrent layers (case format {@code sgdph-case/2}): {@code lstm}. A backend that does
+   * not {@linkplain SpecBackend#supportsRecurrentModels() build recurrent models} builds none.
    */
-  public static final List<String> SEQUENTIAL_LAYERS = ALL_LAYERS.stream()
-      .filter(l -> !GRAPH_OPS.contains(l)).toList();
+  public static final List<String> RECURRENT_LAYERS = List.of("lstm");
+
+  /**
+   * The layer types of {@code sgdph-case/1} files, as in case files: {@link #ALL_LAYERS} without
+   * the {@link #GRAPH_OPS} and the {@link #RECURRENT_LAYERS}.
+   */
+  public static final List<String> SEQUENTIAL_LAYERS = layers(false, false);
 
   /** Every loss of the neutral spec, as in case files. */
   public static final List<String> ALL_LOSSES = java.util.Arrays.stream(LossKind.values())
@@ -76,25 +81,33 @@ public record BackendDescription(
 
   /**
    * The layer types a backend builds: {@link #ALL_LAYERS}, without the {@link #GRAPH_OPS} when it
-   * does not build graph models.
+   * does not build graph models and without the {@link #RECURRENT_LAYERS} when it does not build
+   * recurrent ones.
    *
    * @param graphModels whether the backend {@linkplain SpecBackend#supportsGraphModels() builds
    *     graph models}
+   * @param recurrentModels whether it {@linkplain SpecBackend#supportsRecurrentModels() builds
+   *     LSTMs}
    * @return an unmodifiable list, in {@link #ALL_LAYERS}' order
    */
-  public static List<String> layers(boolean graphModels) {
-    return graphModels ? ALL_LAYERS : SEQUENTIAL_LAYERS;
+  public static List<String> layers(boolean graphModels, boolean recurrentModels) {
+    return ALL_LAYERS.stream().filter(l -> graphModels || !GRAPH_OPS.contains(l))
+        .filter(l -> recurrentModels || !RECURRENT_LAYERS.contains(l)).toList();
   }
 
   /**
-   * This description as it holds for a backend that does not build graph models: its layers
-   * without the {@link #GRAPH_OPS}.
+   * This description as it holds for {@code backend}, whatever its own description says: its
+   * layers without the {@link #GRAPH_OPS} if the backend does not build graph models, and without
+   * the {@link #RECURRENT_LAYERS} if it does not build recurrent ones.
    *
+   * @param backend the backend described
    * @return a new description, the same but for {@link #layers()}
    */
-  public BackendDescription withoutGraphOps() {
+  public BackendDescription restrictedTo(SpecBackend backend) {
+    List<String> buildable = layers(backend.supportsGraphModels(),
+        backend.supportsRecurrentModels());
     return new BackendDescription(framework, nativeLibrary, devices, device,
-        layers.stream().filter(l -> !GRAPH_OPS.contains(l)).toList(), losses);
+        layers.stream().filter(buildable::contains).toList(), losses);
   }
 
   /**

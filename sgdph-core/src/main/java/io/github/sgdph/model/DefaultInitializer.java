@@ -17,7 +17,10 @@ import java.util.random.RandomGenerator;
  *       {@code sqrt(2 / (1 + a^2))}: {@code gain * sqrt(3 / fan_in) = 1/sqrt(fan_in)});
  *   <li>dense and conv2d bias: {@code U(-1/sqrt(fan_in), 1/sqrt(fan_in))};
  *   <li>batch norm: weight 1, bias 0, and for eval mode {@code running_mean} 0,
- *       {@code running_var} 1.
+ *       {@code running_var} 1;
+ *   <li>lstm: every weight and bias {@code U(-1/sqrt(H), 1/sqrt(H))}, {@code H} the hidden size
+ *       (PyTorch's {@code nn.LSTM.reset_parameters}; PyTorch's effective bias {@code b_ih + b_hh}
+ *       is the sum of two such draws, the spec's single bias one).
  * </ul>
  *
  * {@code fan_in} is {@code in} for a dense layer and {@code in·kh·kw} for a convolution. The
@@ -58,8 +61,11 @@ public final class DefaultInitializer {
     return out;
   }
 
-  /** The fan-in of a dense or conv2d layer. */
+  /** The fan-in of a dense or conv2d layer; an LSTM's hidden size (PyTorch's bound). */
   static int fanIn(LayerSpec layer) {
+    if (layer instanceof LayerSpec.Lstm r) {
+      return r.hidden();
+    }
     if (layer instanceof LayerSpec.Dense d) {
       return d.in();
     }

@@ -9,7 +9,8 @@ import java.util.Objects;
  * {@code [out, in]} with {@code y = x Wᵀ + b}; conv weight {@code [out, in, kh, kw]} on NCHW
  * data; batch norm with biased variance for normalisation. Every op takes one input except
  * {@link Add}, the element-wise sum of two or more (the merge of a residual block: He, Zhang,
- * Ren, Sun, "Deep residual learning for image recognition", CVPR 2016, eq. 1 and 2).
+ * Ren, Sun, "Deep residual learning for image recognition", CVPR 2016, eq. 1 and 2). A
+ * {@link Lstm} takes sequences {@code [T, F]} per sample.
  */
 public sealed interface LayerSpec
     permits LayerSpec.Dense,
@@ -20,7 +21,8 @@ public sealed interface LayerSpec
         LayerSpec.Pool2d,
         LayerSpec.GlobalAvgPool,
         LayerSpec.Identity,
-        LayerSpec.Add {
+        LayerSpec.Add,
+        LayerSpec.Lstm {
 
   /**
    * The case-file {@code type} of this layer.
@@ -435,6 +437,73 @@ public sealed interface LayerSpec
         }
       }
       return first.clone();
+    }
+  }
+
+  /**
+   * A stack of {@code numLayers} LSTM layers (Hochreiter and Schmidhuber 1997, with the forget
+   * gate of Gers, Schmidhuber and Cummins 2000) over sequences {@code [T, in]} per sample, zero
+   * initial hidden and cell states. The case format's own gate order and weight layout are
+   * PyTorch's {@code nn.LSTM} (docs/CASE-FORMAT.md, "LSTM"): stacked layer {@code k} has
+   * {@code weight_ih_lk [4H, F_k]} ({@code F_0 = in}, {@code F_k = H} above), {@code weight_hh_lk
+   * [4H, H]} and <em>one</em> {@code bias_lk [4H]}, rows in gate order {@code i, f, g, o}:
+   *
+   * <pre>
+   *   z_t = W_ih x_t + W_hh h_{t−1} + b         (4H, split into z_i, z_f, z_g, z_o)
+   *   i = σ(z_i),  f = σ(z_f),  g = tanh(z_g),  o = σ(z_o)
+   *   c_t = f ∘ c_{t−1} + i ∘ g,   h_t = o ∘ tanh(c_t),   h_0 = c_0 = 0
+   * </pre>
+   *
+   * Layer {@code k > 0} reads the hidden states of layer {@code k − 1}. The output is the last
+   * layer's {@code h_T} ({@code [H]}) or its whole sequence {@code h_1 … h_T} ({@code [T, H]}).
+   *
+   * @param in the number of input features per time step, positive
+   * @param hidden the hidden size {@code H}, positive
+   * @param numLayers the number of stacked layers, positive
+   * @param returnSequences whether the output is the whole sequence {@code [T, H]} rather than
+   *     the last hidden state {@code [H]}
+   */
+  record Lstm(int in, int hidden, int numLayers, boolean returnSequences) implements LayerSpec {
+    /**
+     * Validates the components.
+     *
+     * @param in the number of input features per time step
+     * @param hidden the hidden size
+     * @param numLayers the number of stacked layers
+     * @param returnSequences whether the whole sequence is returned
+     * @throws IllegalArgumentException naming {@code in}, {@code hidden} or {@code num_layers}
+     *     if it is not positive
+     */
+    public Lstm {
+      requirePositive(in, "in");
+      requirePositive(hidden, "hidden");
+      requirePositive(numLayers, "num_layers");
+    }
+
+    @Override
+    public String type() {
+      return "lstm";
+    }
+
+    /**
+     * The number of input features of stacked layer {@code k}.
+     *
+     * @param k a stacked layer, from 0
+     * @return {@link #in()} for layer 0, {@link #hidden()} above
+     */
+    public int inputSizeOf(int k) {
+      return k == 0 ? in : hidden;
+    }
+
+    @Override
+    public int[] outputShape(int[] input, String where) {
+      if (input.length != 2 || input[1] != in) {
+        throw new IllegalArgumentException(
+            where + ": lstm expects sequences [T, " + in + "] (T time steps of " + in
+                + " features) but gets " + java.util.Arrays.toString(input)
+                + (input.length != 2 ? " (rank " + input.length + ", not 2)" : ""));
+      }
+      return returnSequences ? new int[] {input[0], hidden} : new int[] {hidden};
     }
   }
 }

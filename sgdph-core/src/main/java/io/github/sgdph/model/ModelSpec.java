@@ -24,7 +24,9 @@ import java.util.Objects;
  * <p>Construction validates the whole graph and its shapes, so a spec that exists is buildable.
  * Parameter entries follow PyTorch's naming and order: {@code "<node name>.weight"} before
  * {@code ".bias"}, node by node, and for an eval-mode batch norm the non-trainable
- * {@code running_mean} and {@code running_var} after them.
+ * {@code running_mean} and {@code running_var} after them; an {@link LayerSpec.Lstm}'s are
+ * {@code weight_ih_lk}, {@code weight_hh_lk}, {@code bias_lk} for each stacked layer {@code k}
+ * (PyTorch's {@code nn.LSTM} names, with its two biases as one).
  */
 public final class ModelSpec {
   /** The name by which a node refers to the network's input. */
@@ -115,7 +117,9 @@ public final class ModelSpec {
     /**
      * The entry's role in its node: the part of the name after the node's name.
      *
-     * @return {@code weight}, {@code bias}, {@code running_mean} or {@code running_var}
+     * @return {@code weight}, {@code bias}, {@code running_mean} or {@code running_var}; for an
+     *     LSTM {@code weight_ih_lk}, {@code weight_hh_lk} or {@code bias_lk} of stacked layer
+     *     {@code k}
      */
     public String role() {
       return name.substring(name.lastIndexOf('.') + 1);
@@ -150,7 +154,8 @@ public final class ModelSpec {
    * Validates and creates a sequential model spec: node {@code i} is named {@code "i"} and takes
    * the previous node's output.
    *
-   * @param inputShape the per-sample input shape ({@code [features]} or {@code [C, H, W]})
+   * @param inputShape the per-sample input shape ({@code [features]}, {@code [C, H, W]}, or
+   *     {@code [T, F]} sequences for an {@link LayerSpec.Lstm})
    * @param layers the layers in order, at least one; copied
    * @param loss the loss applied to the network output
    * @throws IllegalArgumentException naming the layer ({@code layers[i]}) whose input does not
@@ -163,7 +168,8 @@ public final class ModelSpec {
   /**
    * Validates and creates a graph model spec.
    *
-   * @param inputShape the per-sample input shape ({@code [features]} or {@code [C, H, W]})
+   * @param inputShape the per-sample input shape ({@code [features]}, {@code [C, H, W]}, or
+   *     {@code [T, F]} sequences for an {@link LayerSpec.Lstm})
    * @param nodes the nodes in a topological order (every input an earlier node or {@value
    *     #INPUT}), at least one; the last is the output, and every other node's output must be
    *     used; copied
@@ -306,6 +312,13 @@ public final class ModelSpec {
               n + ".weight", new int[] {c.out(), c.in(), c.kernelH(), c.kernelW()}, true, i));
       if (c.bias()) {
         e.add(new Entry(n + ".bias", new int[] {c.out()}, true, i));
+      }
+    } else if (l instanceof LayerSpec.Lstm r) {
+      int g = 4 * r.hidden();
+      for (int k = 0; k < r.numLayers(); k++) {
+        e.add(new Entry(n + ".weight_ih_l" + k, new int[] {g, r.inputSizeOf(k)}, true, i));
+        e.add(new Entry(n + ".weight_hh_l" + k, new int[] {g, r.hidden()}, true, i));
+        e.add(new Entry(n + ".bias_l" + k, new int[] {g}, true, i));
       }
     } else if (l instanceof LayerSpec.BatchNorm b) {
       e.add(new Entry(n + ".weight", new int[] {b.features()}, true, i));

@@ -40,6 +40,51 @@ public interface SpecBackend {
   }
 
   /**
+   * Whether {@link #build} takes models with {@link LayerSpec.Lstm} layers (recurrent networks
+   * over sequences {@code [T, F]}). A backend without them throws {@link
+   * UnsupportedOperationException} for such a spec, and the conformance kit skips its LSTM
+   * cases, saying so.
+   *
+   * @return false unless the backend overrides it
+   */
+  default boolean supportsRecurrentModels() {
+    return false;
+  }
+
+  /**
+   * Whether {@link #build} takes this spec: a graph model needs {@link #supportsGraphModels()},
+   * a model with an LSTM {@link #supportsRecurrentModels()}.
+   *
+   * @param spec a model spec
+   * @return null if the backend builds it, else the reason it does not, naming the backend
+   */
+  default String unsupportedReason(ModelSpec spec) {
+    if (!spec.isSequential() && !supportsGraphModels()) {
+      return "the " + name() + " backend does not build graph models (residual networks) yet:"
+          + " SpecBackend.supportsGraphModels() is false";
+    }
+    if (!supportsRecurrentModels()
+        && spec.layers().stream().anyMatch(l -> l instanceof LayerSpec.Lstm)) {
+      return "lstm not supported by this backend yet (" + name()
+          + "): SpecBackend.supportsRecurrentModels() is false";
+    }
+    return null;
+  }
+
+  /**
+   * Throws unless {@link #build} takes this spec ({@link #unsupportedReason}).
+   *
+   * @param spec a model spec
+   * @throws UnsupportedOperationException with the reason, naming the backend, if it does not
+   */
+  default void requireSupported(ModelSpec spec) {
+    String reason = unsupportedReason(spec);
+    if (reason != null) {
+      throw new UnsupportedOperationException("spec: " + reason);
+    }
+  }
+
+  /**
    * Builds the model with these initial parameters (every entry of {@link ModelSpec#entries()},
    * PyTorch layout).
    *
@@ -51,7 +96,8 @@ public interface SpecBackend {
    * @throws IllegalArgumentException naming the entry if the parameters do not match the spec,
    *     or if the dtype is not supported
    * @throws UnsupportedOperationException for a graph model if the backend does not {@linkplain
-   *     #supportsGraphModels() support them}
+   *     #supportsGraphModels() support them}, for an LSTM if it does not {@linkplain
+   *     #supportsRecurrentModels() support those} ({@link #unsupportedReason})
    */
   SpecModel build(ModelSpec spec, List<NamedArray> parameters, DType dtype);
 
@@ -63,13 +109,16 @@ public interface SpecBackend {
    *
    * <p>The default describes an unknown framework on the CPU with every loss and every layer
    * (the {@linkplain BackendDescription#GRAPH_OPS graph ops} only if it {@linkplain
-   * #supportsGraphModels() builds graph models}).
+   * #supportsGraphModels() builds graph models}, the {@linkplain
+   * BackendDescription#RECURRENT_LAYERS recurrent layers} only if it {@linkplain
+   * #supportsRecurrentModels() builds those}).
    *
    * @return the description
    */
   default BackendDescription describe() {
     return new BackendDescription(getClass().getName(), "unknown", List.of("cpu"), "cpu",
-        BackendDescription.layers(supportsGraphModels()), BackendDescription.ALL_LOSSES);
+        BackendDescription.layers(supportsGraphModels(), supportsRecurrentModels()),
+        BackendDescription.ALL_LOSSES);
   }
 
   /**

@@ -189,7 +189,11 @@ public final class BlockDiagonalHessianFree implements Optimizer {
   public enum Partition {
     /**
      * One block per layer: tensors whose names share the prefix before the last '.'
-     * ({@code 0.weight}, {@code 0.bias}); a name without '.' is its own layer.
+     * ({@code 0.weight}, {@code 0.bias}); a name without '.' is its own layer. A name whose
+     * last part ends in {@code _l<k>} (or {@code _l<k>_reverse}) is stacked layer {@code k} of a
+     * recurrent module, PyTorch's naming ({@code rnn.weight_ih_l0}, {@code rnn.weight_hh_l0},
+     * {@code rnn.bias_l0}): each stacked layer of an LSTM is a block of its own, as the
+     * block-diagonal HF paper treats multilayer LSTMs.
      */
     LAYER,
     /** One block per tensor. */
@@ -223,6 +227,17 @@ public final class BlockDiagonalHessianFree implements Optimizer {
           "partition: expected 'layer', 'tensor' or 'single' but was '" + s + "'");
     }
 
+    private static final java.util.regex.Pattern STACKED =
+        java.util.regex.Pattern.compile(".*(_l[0-9]+(_reverse)?)");
+
+    /** The layer of a tensor name for {@link #LAYER}: its prefix, and a stacked layer's tag. */
+    private static String layerOf(String name) {
+      int dot = name.lastIndexOf('.');
+      String prefix = dot < 0 ? name : name.substring(0, dot);
+      java.util.regex.Matcher m = STACKED.matcher(name.substring(dot + 1));
+      return m.matches() ? prefix + "\0" + m.group(1) : prefix;
+    }
+
     /**
      * The blocks of {@code layout} (a root layout) as sub-layouts, in parameter order.
      *
@@ -252,10 +267,8 @@ public final class BlockDiagonalHessianFree implements Optimizer {
         case LAYER -> {
           Map<String, List<Integer>> groups = new LinkedHashMap<>();
           for (int i = 0; i < n; i++) {
-            String name = layout.block(i).name();
-            int dot = name.lastIndexOf('.');
-            String prefix = dot < 0 ? name : name.substring(0, dot);
-            groups.computeIfAbsent(prefix, k -> new ArrayList<>()).add(i);
+            groups.computeIfAbsent(layerOf(layout.block(i).name()), k -> new ArrayList<>())
+                .add(i);
           }
           for (List<Integer> g : groups.values()) {
             out.add(layout.select(g.stream().mapToInt(Integer::intValue).toArray()));

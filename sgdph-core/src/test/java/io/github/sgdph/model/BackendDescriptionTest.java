@@ -23,7 +23,8 @@ class BackendDescriptionTest {
     List<LayerSpec> ops = new ArrayList<>(List.of(new LayerSpec.Dense(2, 3, true),
         new LayerSpec.Conv2d(1, 2, 3, 3, 1, 1, 1, 1, false),
         new LayerSpec.BatchNorm(2, 1e-5, 0.1, LayerSpec.Mode.TRAIN), new LayerSpec.Flatten(),
-        new LayerSpec.GlobalAvgPool(), new LayerSpec.Identity(), new LayerSpec.Add()));
+        new LayerSpec.GlobalAvgPool(), new LayerSpec.Identity(), new LayerSpec.Add(),
+        new LayerSpec.Lstm(3, 2, 1, false)));
     for (ActivationKind k : ActivationKind.values()) {
       ops.add(new LayerSpec.Activation(k));
     }
@@ -55,26 +56,32 @@ class BackendDescriptionTest {
     List<String> all = BackendDescription.ALL_LAYERS;
     assertEquals(all.size(), new LinkedHashSet<>(all).size(), "duplicates in " + all);
     assertEquals(types, new TreeSet<>(all));
-    // the graph ops of sgdph-case/2, named as case files write them
-    assertEquals(BackendDescription.GRAPH_OPS, all.subList(all.size() - 3, all.size()));
+    // the graph ops and the recurrent layer of sgdph-case/2, named as case files write them
+    assertEquals(BackendDescription.GRAPH_OPS, all.subList(all.size() - 4, all.size() - 1));
+    assertEquals(List.of("lstm"), BackendDescription.RECURRENT_LAYERS);
+    assertEquals(BackendDescription.RECURRENT_LAYERS, all.subList(all.size() - 1, all.size()));
     assertEquals(Set.of("global_avgpool2d", "identity", "add"),
         Set.copyOf(BackendDescription.GRAPH_OPS));
     assertEquals(Arrays.asList(LossKind.values()).stream().map(LossKind::jsonName).toList(),
         BackendDescription.ALL_LOSSES);
   }
 
-  /** A backend without graph models lists the layers without the graph ops. */
+  /**
+   * A backend without graph models lists the layers without the graph ops; one without recurrent
+   * models without {@code lstm}.
+   */
   @Test
-  void withoutGraphModelsTheGraphOpsAreNotListed() {
-    List<String> sequential = all().subList(0, all().size() - 3);
-    assertEquals(sequential, BackendDescription.layers(false));
-    assertEquals(all(), BackendDescription.layers(true));
+  void withoutGraphOrRecurrentModelsTheirLayersAreNotListed() {
+    List<String> sequential = all().subList(0, all().size() - 4);
+    assertEquals(sequential, BackendDescription.layers(false, false));
+    assertEquals(sequential, BackendDescription.SEQUENTIAL_LAYERS);
+    assertEquals(all(), BackendDescription.layers(true, true));
+    assertEquals(all().subList(0, all().size() - 1), BackendDescription.layers(true, false));
+    List<String> noGraphs = new ArrayList<>(sequential);
+    noGraphs.add("lstm");
+    assertEquals(noGraphs, BackendDescription.layers(false, true));
     BackendDescription d = new BackendDescription("F 1", "none", List.of("cpu"), "cpu",
         all(), BackendDescription.ALL_LOSSES);
-    BackendDescription s = d.withoutGraphOps();
-    assertEquals(sequential, s.layers());
-    assertEquals(List.of("F 1", "none", List.of("cpu"), "cpu", BackendDescription.ALL_LOSSES),
-        List.of(s.framework(), s.nativeLibrary(), s.devices(), s.device(), s.losses()));
     SpecBackend chainsOnly = new SpecBackend() {
       @Override
       public String name() {
@@ -93,6 +100,10 @@ class BackendDescriptionTest {
       }
     };
     assertEquals(sequential, chainsOnly.describe().layers());
+    BackendDescription s = d.restrictedTo(chainsOnly); // whatever d itself says
+    assertEquals(sequential, s.layers());
+    assertEquals(List.of("F 1", "none", List.of("cpu"), "cpu", BackendDescription.ALL_LOSSES),
+        List.of(s.framework(), s.nativeLibrary(), s.devices(), s.device(), s.losses()));
   }
 
   private static List<String> all() {

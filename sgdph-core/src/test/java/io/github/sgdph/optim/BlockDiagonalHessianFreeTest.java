@@ -48,6 +48,15 @@ class BlockDiagonalHessianFreeTest {
     assertEquals(List.of(List.of("0.weight", "0.bias"), List.of("1.weight", "1.bias"),
         List.of("encoder.3.weight"), List.of("scale")), names(Partition.LAYER.blocksOf(l)));
     assertEquals(6, Partition.TENSOR.blocksOf(l).size());
+    // stacked layers of an LSTM (PyTorch's names ending in _l<k>) are blocks of their own
+    ParameterLayout rnn = ParameterLayout.of(ParameterBlock.of("rnn.weight_ih_l0", 8, 3),
+        ParameterBlock.of("rnn.weight_hh_l0", 8, 2), ParameterBlock.of("rnn.bias_l0", 8),
+        ParameterBlock.of("rnn.weight_ih_l1", 8, 2), ParameterBlock.of("rnn.weight_hh_l1", 8, 2),
+        ParameterBlock.of("rnn.bias_l1", 8), ParameterBlock.of("fc.weight", 3, 2),
+        ParameterBlock.of("fc.bias", 3));
+    assertEquals(List.of(List.of("rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_l0"),
+        List.of("rnn.weight_ih_l1", "rnn.weight_hh_l1", "rnn.bias_l1"),
+        List.of("fc.weight", "fc.bias")), names(Partition.LAYER.blocksOf(rnn)));
     assertEquals(List.of(List.of("0.weight", "0.bias", "1.weight", "1.bias", "encoder.3.weight",
         "scale")), names(Partition.SINGLE.blocksOf(l)));
     assertEquals(Partition.LAYER, BlockDiagonalHessianFree.builder().build().partition());

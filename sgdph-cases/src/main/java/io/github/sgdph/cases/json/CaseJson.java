@@ -75,7 +75,8 @@ import java.util.regex.Pattern;
  * {@code softplus}, {@code flatten} take only {@code type};
  * {@code maxpool2d}/{@code avgpool2d {kernel, stride = kernel}}; and, in {@value
  * CaseFile#FORMAT_GRAPH} only, {@code global_avgpool2d}, {@code identity} and {@code add} take
- * only {@code type}. A parameter
+ * only {@code type}, and {@code lstm {in, hidden, num_layers = 1, return_sequences = false}}
+ * takes sequences {@code [T, in]} (a batch's {@code x} is {@code [n, T, in]}). A parameter
  * entry is {@code {name, shape, values, trainable = true}}.
  *
  * <p>A model has either {@code layers} (a sequential model) or, in {@value
@@ -104,7 +105,7 @@ import java.util.regex.Pattern;
  * The writer emits {@value CaseFile#FORMAT} with {@code layers} for a {@linkplain
  * ModelSpec#isSequential() sequential} model of version-1 layer types (files of that version are
  * unchanged), {@value CaseFile#FORMAT_GRAPH} with {@code layers} for a sequential model with
- * {@code global_avgpool2d} or {@code identity}, and {@value CaseFile#FORMAT_GRAPH} with
+ * {@code global_avgpool2d}, {@code identity} or {@code lstm}, and {@value CaseFile#FORMAT_GRAPH} with
  * {@code nodes}, every input listed, for a graph. It
  * emits every field explicitly (all layer fields, {@code trainable} on every entry),
  * one layer, parameter entry or tensor per line with its numbers on that line, and doubles with
@@ -447,7 +448,7 @@ public final class CaseJson {
 
   /** The layer types a {@value CaseFile#FORMAT} file may not use. */
   private static final List<String> VERSION_2_TYPES =
-      List.of("global_avgpool2d", "identity", "add");
+      List.of("global_avgpool2d", "identity", "add", "lstm");
 
   /** Whether {@code m} needs {@value CaseFile#FORMAT_GRAPH}: a graph or a type new in it. */
   static boolean needsVersion2(ModelSpec m) {
@@ -599,7 +600,27 @@ public final class CaseJson {
         "global_avgpool2d", new LayerType(List.of("type"), l -> new LayerSpec.GlobalAvgPool()));
     m.put("identity", new LayerType(List.of("type"), l -> new LayerSpec.Identity()));
     m.put("add", new LayerType(List.of("type"), l -> new LayerSpec.Add()));
+    m.put("lstm", new LayerType(
+        List.of("type", "in", "hidden", "num_layers", "return_sequences"), CaseJson::lstm));
     return Collections.unmodifiableMap(m);
+  }
+
+  /**
+   * {@code lstm {in, hidden, num_layers = 1, return_sequences = false}} (docs/CASE-FORMAT.md,
+   * "LSTM"); its input is a sequence {@code [T, in]} per sample.
+   */
+  private static LayerSpec lstm(Fields l) {
+    int in = l.integer("in");
+    int hidden = l.integer("hidden");
+    int layers = l.has("num_layers") ? l.integer("num_layers") : 1;
+    return new LayerSpec.Lstm(in, hidden, layers, l.bool("return_sequences", false));
+  }
+
+  private static void lstmTree(LayerSpec.Lstm r, ObjectNode o) {
+    o.put("in", r.in());
+    o.put("hidden", r.hidden());
+    o.put("num_layers", r.numLayers());
+    o.put("return_sequences", r.returnSequences());
   }
 
   /** An integer or {@code [h, w]}; {@code dflt == null} makes the field required. */
@@ -970,6 +991,8 @@ public final class CaseJson {
     } else if (l instanceof LayerSpec.Pool2d p) {
       o.set("kernel", pairTree(p.kernelH(), p.kernelW()));
       o.set("stride", pairTree(p.strideH(), p.strideW()));
+    } else if (l instanceof LayerSpec.Lstm r) {
+      lstmTree(r, o);
     }
     // Activation, Flatten, GlobalAvgPool, Identity and Add have only their type.
     if (node != null) {
