@@ -21,9 +21,6 @@ public final class ReferenceBackend implements SpecBackend {
   /** The name under which the backend registers. */
   public static final String NAME = "reference";
 
-  private static final List<String> LAYERS = java.util.stream.Stream.concat(
-      BackendDescription.ALL_LAYERS.stream(), java.util.stream.Stream.of("lstm")).toList();
-
   /** For {@link java.util.ServiceLoader}. */
   public ReferenceBackend() {}
 
@@ -40,7 +37,7 @@ public final class ReferenceBackend implements SpecBackend {
   @Override
   public BackendDescription describe() {
     return new BackendDescription("sgdph reference (pure Java, exact R-operator)", "none",
-        List.of("cpu"), "cpu", LAYERS, BackendDescription.ALL_LOSSES);
+        List.of("cpu"), "cpu", BackendDescription.ALL_LAYERS, BackendDescription.ALL_LOSSES);
   }
 
   @Override
