@@ -19,5 +19,13 @@
  * {@code torch.autograd.grad}, reached from Java through a small TorchScript module, which does
  * not leak where DJL's {@code backward(create_graph=true)} does ({@link
  * io.github.sgdph.djl.DjlCurvature}).
+ *
+ * <p>A spec {@code lstm} layer is built <em>unrolled through time from ordinary operations</em>
+ * ({@code matmul}, {@code add}, {@code mul}, {@code sigmoid}, {@code tanh}, {@code split},
+ * {@code stack}), in the case format's own layout (gates {@code i, f, g, o}, one bias per stacked
+ * layer), so that the double backward pass behind every Hessian-, Gauss-Newton- and
+ * Jacobian-vector product is exact through the recurrence. It does <em>not</em> use DJL's fused
+ * {@code ai.djl.nn.recurrent.LSTM} block: PyTorch's fused LSTM kernels (cuDNN's on a GPU) have
+ * no double backward, so second-order products through them would fail or be wrong.
  */
 package io.github.sgdph.djl;
