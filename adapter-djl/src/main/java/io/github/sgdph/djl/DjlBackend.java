@@ -105,8 +105,8 @@ public final class DjlBackend implements SpecBackend {
 
   /**
    * Recurrent models: a spec {@code lstm} is unrolled through time with ordinary PyTorch
-   * operations ({@code SpecLstm}), never DJL's fused {@code LSTM} block, whose kernel (cuDNN's
-   * on a GPU) has no double backward; autograd then differentiates it twice like any block.
+   * operations ({@code SpecLstm}), never DJL's fused {@code LSTM} block, whose kernel on a GPU
+   * (cuDNN's) has no double backward; autograd then differentiates it twice like any block.
    *
    * @return true
    */

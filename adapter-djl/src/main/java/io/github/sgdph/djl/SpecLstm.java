@@ -24,8 +24,9 @@ import java.util.Map;
  * of {@link DjlCurvature} are exact through time (Pearlmutter, "Fast exact multiplication by the
  * Hessian", Neural Computation 6(1), 1994, §4; Hochreiter and Schmidhuber 1997 for the cell).
  * DJL's fused {@code ai.djl.nn.recurrent.LSTM} block is deliberately not used: it calls PyTorch's
- * {@code lstm} kernel, whose cuDNN form has no double backward (and whose two biases per layer
- * are not the spec's one).
+ * {@code lstm}, which runs as cuDNN's fused kernel on a GPU, and that has no double backward
+ * (the CPU form is composed of differentiable operations); its two biases per layer are not the
+ * spec's one either.
  *
  * <p>The parameters are the spec's own, in its layout (which is PyTorch's {@code nn.LSTM} with one
  * bias): per stacked layer {@code k}, {@code weight_ih_lk [4H, F_k]}, {@code weight_hh_lk [4H,
