@@ -104,6 +104,18 @@ public final class DjlBackend implements SpecBackend {
   }
 
   /**
+   * Recurrent models: a spec {@code lstm} is unrolled through time with ordinary PyTorch
+   * operations ({@code SpecLstm}), never DJL's fused {@code LSTM} block, whose kernel on a GPU
+   * (cuDNN's) has no double backward; autograd then differentiates it twice like any block.
+   *
+   * @return true
+   */
+  @Override
+  public boolean supportsRecurrentModels() {
+    return true;
+  }
+
+  /**
    * @throws IllegalArgumentException naming the entry for parameters that do not match the spec
    */
   @Override
@@ -112,7 +124,7 @@ public final class DjlBackend implements SpecBackend {
     Objects.requireNonNull(parameters, "parameters");
     Objects.requireNonNull(dtype, "dtype");
     spec.validateParameters(parameters);
-    requireSupported(spec); // LSTMs: not yet (issue 20)
+    requireSupported(spec);
     DjlSpecModel m = new DjlSpecModel(spec, parameters, dtype, options);
     LOG.debug("built {} ({} trainable entries) on {}", spec, m.layout().dimension(),
         options.device());

@@ -28,9 +28,11 @@ import java.util.Map;
 /**
  * Builds a DJL {@link SequentialBlock} from the neutral spec (CASES.md) — for a graph model a
  * sequential block holding one {@link GraphBlock} — of DJL's own layers, but
- * sgdph's exact softplus ({@link ExactActivations}) and batch norm ({@link ExactBatchNorm}) — and
+ * sgdph's exact softplus ({@link ExactActivations}), batch norm ({@link ExactBatchNorm}) and LSTM
+ * ({@link SpecLstm}, unrolled through time with ordinary operations) — and
  * maps every spec entry ({@code "<layer>.weight"}, {@code ".bias"}, {@code ".running_mean"},
- * {@code ".running_var"}) to the DJL {@link Parameter} holding it. PyTorch's conventions are
+ * {@code ".running_var"}, an LSTM's {@code ".weight_ih_lk"}, {@code ".weight_hh_lk"}, {@code
+ * ".bias_lk"}) to the DJL {@link Parameter} holding it. PyTorch's conventions are
  * DJL's: {@code Linear} weight {@code [out, in]}, {@code Conv2d} weight {@code [out, in, kh,
  * kw]} on NCHW data, batch norm over axis 1 with biased variance.
  */
@@ -132,6 +134,8 @@ final class SpecBlocks {
       return Blocks.identityBlock();
     } else if (l instanceof LayerSpec.Add) {
       return null;
+    } else if (l instanceof LayerSpec.Lstm r) {
+      return new SpecLstm(r, p, params); // unrolled, not DJL's fused LSTM
     }
     throw new IllegalArgumentException(where + ": unsupported layer " + l.type());
   }

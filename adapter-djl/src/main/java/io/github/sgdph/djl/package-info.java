@@ -19,5 +19,16 @@
  * {@code torch.autograd.grad}, reached from Java through a small TorchScript module, which does
  * not leak where DJL's {@code backward(create_graph=true)} does ({@link
  * io.github.sgdph.djl.DjlCurvature}).
+ *
+ * <p>A spec {@code lstm} layer is built <em>unrolled through time from ordinary operations</em>
+ * ({@code matmul}, {@code add}, {@code mul}, {@code sigmoid}, {@code tanh}, {@code split},
+ * {@code stack}), in the case format's own layout (gates {@code i, f, g, o}, one bias per stacked
+ * layer), so that the double backward pass behind every Hessian-, Gauss-Newton- and
+ * Jacobian-vector product is exact through the recurrence on every device. It does <em>not</em>
+ * use DJL's fused {@code ai.djl.nn.recurrent.LSTM} block: on a GPU PyTorch runs that as cuDNN's
+ * fused LSTM kernel, which has no double backward, so second-order products through it would
+ * fail. A user's own block with DJL's {@code LSTM} works on the CPU, where PyTorch's {@code
+ * lstm} is composed of differentiable operations (its products match finite differences); give
+ * it float64 zero initial states in float64, as DJL makes float32 ones.
  */
 package io.github.sgdph.djl;

@@ -29,8 +29,8 @@ import java.util.SplittableRandom;
  * two-layer LSTM over those images read row by row. Their expected
  * trajectories come from the reference backend, and each is written only if a second,
  * independent implementation — the DJL backend in float64, whose products are PyTorch's
- * autograd — reproduces it to {@link #CROSS_CHECK_TOLERANCE} ({@link #crossCheck}); the LSTM
- * cases, which DJL does not build yet, only if the reference's probe gradient and Hessian-vector
+ * autograd — reproduces it to {@link #CROSS_CHECK_TOLERANCE} ({@link #crossCheck}); a case whose
+ * model DJL does not build, only if the reference's probe gradient and Hessian-vector
  * product match central differences ({@link #finiteDifferenceCheck}). {@code
  * sgdph generate-cases} rewrites {@code cases/}; a test checks that the committed files are
  * exactly what this code makes.
@@ -411,7 +411,7 @@ final class ExampleCases {
    * Replays {@code c} on the DJL backend in float64 (PyTorch's autograd: an implementation that
    * shares no numerical code with the reference backend) and refuses the expectation unless
    * every field agrees with it to {@link #CROSS_CHECK_TOLERANCE}. A case whose model the DJL
-   * backend does not build yet (an LSTM, issue 20) is checked by {@link
+   * backend does not build (one with LSTMs before issue 20) is checked by {@link
    * #finiteDifferenceCheck} instead, and its deviation's field says so.
    *
    * @return the largest field deviation
