@@ -51,6 +51,11 @@ class TfGraphModelTest {
   private final double[] y = random(N * OUT);
 
   private double[] random(int n) {
+    return gaussians(rnd, n);
+  }
+
+  /** {@code n} draws of N(0, 0.7²) from {@code rnd} (also {@link TfResidualGraphTest}'s). */
+  static double[] gaussians(SplittableRandom rnd, int n) {
     double[] v = new double[n];
     for (int i = 0; i < n; i++) {
       v[i] = rnd.nextGaussian() * 0.7;
@@ -59,7 +64,7 @@ class TfGraphModelTest {
   }
 
   /** {@code [r, c]} row-major to {@code [c, r]} row-major. */
-  private static double[] transpose(double[] a, int r, int c) {
+  static double[] transpose(double[] a, int r, int c) {
     double[] t = new double[a.length];
     for (int i = 0; i < r; i++) {
       for (int j = 0; j < c; j++) {

@@ -50,21 +50,11 @@ class TfResidualGraphTest {
   private final double[] y = random(N * OUT);
 
   private double[] random(int n) {
-    double[] v = new double[n];
-    for (int i = 0; i < n; i++) {
-      v[i] = rnd.nextGaussian() * 0.7;
-    }
-    return v;
+    return TfGraphModelTest.gaussians(rnd, n);
   }
 
   private static double[] transpose(double[] a, int r, int c) {
-    double[] t = new double[a.length];
-    for (int i = 0; i < r; i++) {
-      for (int j = 0; j < c; j++) {
-        t[j * r + i] = a[i * c + j];
-      }
-    }
-    return t;
+    return TfGraphModelTest.transpose(a, r, c);
   }
 
   private TfGraphModel userModel() {
