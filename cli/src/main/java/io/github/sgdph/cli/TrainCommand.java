@@ -267,23 +267,7 @@ final class TrainCommand implements Callable<Integer> {
   private Map<String, Object> hyperParameterMap() {
     Map<String, Object> hp = new LinkedHashMap<>();
     for (String kv : hyperParameters) {
-      int eq = kv.indexOf('=');
-      check(eq > 0, "--hp: expected KEY=VALUE but was '" + kv + "'");
-      String k = kv.substring(0, eq).strip();
-      String v = kv.substring(eq + 1).strip();
-      Object value;
-      if (v.equals("true") || v.equals("false")) {
-        value = Boolean.parseBoolean(v);
-      } else {
-        try {
-          double d = Double.parseDouble(v);
-          value = d == Math.rint(d) && !v.contains(".") && !v.contains("e")
-              && Math.abs(d) < 1e15 ? (Object) (long) d : (Object) d;
-        } catch (NumberFormatException e) {
-          value = v;
-        }
-      }
-      check(hp.put(k, value) == null, "--hp: " + k + " given twice");
+      OptimizerSpec.putParameter(hp, kv);
     }
     if (lr != null) {
       check(!hp.containsKey("lr"), "--lr: lr is also given with --hp");

@@ -44,6 +44,41 @@ public record OptimizerSpec(String name, Map<String, Object> params) {
   }
 
   /**
+   * Adds one hyper-parameter written {@code KEY=VALUE}, as command lines give them ({@code sgdph
+   * train --hp}, {@code SparkTrain --hp}): {@code true}/{@code false} as a boolean, a number
+   * without {@code .} or {@code e} (below 10<sup>15</sup>) as a long, another number as a double,
+   * anything else as the string.
+   *
+   * @param params the map to add to
+   * @param keyValue {@code KEY=VALUE}; key and value are stripped
+   * @throws IllegalArgumentException naming {@code --hp} without a {@code =} after a non-empty
+   *     key, or for a key already in {@code params}
+   */
+  public static void putParameter(Map<String, Object> params, String keyValue) {
+    int eq = keyValue.indexOf('=');
+    if (eq <= 0) {
+      throw new IllegalArgumentException("--hp: expected KEY=VALUE but was '" + keyValue + "'");
+    }
+    String k = keyValue.substring(0, eq).strip();
+    String v = keyValue.substring(eq + 1).strip();
+    Object value;
+    if (v.equals("true") || v.equals("false")) {
+      value = Boolean.parseBoolean(v);
+    } else {
+      try {
+        double d = Double.parseDouble(v);
+        value = d == Math.rint(d) && !v.contains(".") && !v.contains("e") && Math.abs(d) < 1e15
+            ? (Object) (long) d : (Object) d;
+      } catch (NumberFormatException e) {
+        value = v;
+      }
+    }
+    if (params.put(k, value) != null) {
+      throw new IllegalArgumentException("--hp: " + k + " given twice");
+    }
+  }
+
+  /**
    * Checks that every given hyper-parameter is one the optimizer knows.
    *
    * @param known the names the optimizer accepts

@@ -96,7 +96,7 @@ public final class SparkTrain {
         case "--partitions" -> o.partitions = positive(a, v);
         case "--model" -> o.model = v;
         case "--optimizer" -> o.optimizer = v;
-        case "--hp" -> hyperParameter(o.hp, v);
+        case "--hp" -> OptimizerSpec.putParameter(o.hp, v);
         case "--epochs" -> o.epochs = positive(a, v);
         case "--batch" -> o.batch = positive(a, v);
         case "--curvature-batch" -> o.curvatureBatch = positive(a, v);
@@ -124,31 +124,6 @@ public final class SparkTrain {
       throw new IllegalArgumentException(option + ": must be >= 1 but was " + n);
     }
     return n;
-  }
-
-  /** {@code KEY=VALUE} as {@code sgdph train --hp} reads it. */
-  private static void hyperParameter(Map<String, Object> hp, String kv) {
-    int eq = kv.indexOf('=');
-    if (eq <= 0) {
-      throw new IllegalArgumentException("--hp: expected KEY=VALUE but was '" + kv + "'");
-    }
-    String k = kv.substring(0, eq).strip();
-    String v = kv.substring(eq + 1).strip();
-    Object value;
-    if (v.equals("true") || v.equals("false")) {
-      value = Boolean.parseBoolean(v);
-    } else {
-      try {
-        double d = Double.parseDouble(v);
-        value = d == Math.rint(d) && !v.contains(".") && !v.contains("e") && Math.abs(d) < 1e15
-            ? (Object) (long) d : (Object) d;
-      } catch (NumberFormatException e) {
-        value = v;
-      }
-    }
-    if (hp.put(k, value) != null) {
-      throw new IllegalArgumentException("--hp: " + k + " given twice");
-    }
   }
 
   /**
