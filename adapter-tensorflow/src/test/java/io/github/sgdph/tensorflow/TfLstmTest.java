@@ -36,7 +36,7 @@ import org.tensorflow.GraphOperation;
  * returned sequence through {@code flatten}, an LSTM node in a graph with a residual add over the
  * sequence feeding a stacked LSTM, and a single time step. In float64 against the reference
  * backend (loss, gradient, Hessian-, Gauss-Newton- and Jacobian-vector products, a restricted
- * product, per-term gradients and predictions to 1e-11 normwise relative: both sides are exact,
+ * product, per-term gradients and predictions to 1e-11 max-norm relative: both sides are exact,
  * so they agree to rounding) and against central finite differences ({@link FiniteDifferences},
  * step 1e-5 along a unit direction: truncation ~1e-10 and rounding ~1e-11 relative, so 1e-7
  * separates an exact product from a wrong one).
