@@ -158,6 +158,13 @@ final class TrainCommand implements Callable<Integer> {
           + " default parallelism.")
   int partitions;
 
+  @Option(names = "--batch-norm-statistics", defaultValue = "per-partition", paramLabel = "MODE",
+      description = "With --master: how train-mode batch norms normalise a batch spread over"
+          + " partitions: per-partition (default; each share with its own statistics, as"
+          + " PyTorch DDP) or synchronized (the whole batch's statistics, equal to one machine;"
+          + " reference backend only; barrier stages need a task slot per partition).")
+  String batchNormStatistics;
+
   @Override
   public Integer call() throws IOException {
     PrintWriter o = spec.commandLine().getOut();
@@ -172,6 +179,11 @@ final class TrainCommand implements Callable<Integer> {
     check(testLimit == null || testLimit >= 1, "--test-limit: must be >= 1 but was " + testLimit);
     check(partitions >= 0, "--partitions: must be >= 0 but was " + partitions);
     check(partitions == 0 || master != null, "--partitions: only with --master");
+    check(batchNormStatistics.equals("per-partition") || batchNormStatistics.equals("synchronized"),
+        "--batch-norm-statistics: per-partition or synchronized, not '" + batchNormStatistics
+            + "'");
+    check(batchNormStatistics.equals("per-partition") || master != null,
+        "--batch-norm-statistics: only with --master");
     TrainingCluster clusters = master == null ? null : TrainingCluster.find("--master");
     if (out == null) {
       check(resume != null, "--out: required (or --resume DIR)");
@@ -209,7 +221,8 @@ final class TrainCommand implements Callable<Integer> {
     List<NamedArray> init = DefaultInitializer.initialize(ms, new SplittableRandom(seed));
     // --master: the same run with the mini-batches evaluated on a cluster's partitions
     try (TrainingCluster.Session cluster = master == null ? null
-            : clusters.open(master, partitions, trainSet, ms, init, b.name(), dt);
+            : clusters.open(master, partitions, trainSet, ms, init, b.name(), dt,
+                batchNormStatistics);
         SpecModel m = cluster != null ? null : b.build(ms, init, dt)) {
       Training.Builder tb = (cluster != null ? cluster.training()
               : Training.builder().model(m).trainingData(trainSet))
