@@ -339,7 +339,7 @@ final class NetworkCore {
           "features: the network cannot take inputs of shape " + Arrays.toString(x.shape())
               + " (" + e.getMessage() + ")", e);
     }
-    if (out.length != 2 || out[1] != y.size(1)) {
+    if (out.length != y.rank() || out[1] != y.size(1) || (out.length == 3 && out[2] != y.size(2))) {
       throw new IllegalArgumentException(
           "labels: shape " + Arrays.toString(y.shape()) + " but the network outputs "
               + Arrays.toString(Arrays.copyOfRange(out, 1, out.length)) + " per sample");
@@ -387,10 +387,14 @@ final class NetworkCore {
       throw new IllegalArgumentException("features: the batch is empty");
     }
     long k = plan.outputSize;
-    if (y.rank() != 2 || y.size(0) != n || (k > 0 && y.size(1) != k)) {
+    // a sequence head (RnnOutputLayer) takes a target per time step: [n, k, T]
+    boolean seq = plan.head.sequence;
+    long steps = seq && x.rank() == 3 ? x.size(2) : -1;
+    if (y.rank() != (seq ? 3 : 2) || y.size(0) != n || (k > 0 && y.size(1) != k)
+        || (steps > 0 && y.size(2) != steps)) {
       throw new IllegalArgumentException(
           "labels: shape " + Arrays.toString(y.shape()) + " but the network needs [" + n + ", "
-              + (k > 0 ? k : "k") + "]");
+              + (k > 0 ? k : "k") + (seq ? ", " + (steps > 0 ? steps : "T") : "") + "]");
     }
     if (!Nd4jArrays.allFinite(x)) {
       throw new IllegalArgumentException("features: contain NaN or infinite values");
