@@ -166,7 +166,10 @@ final class NetworkCore {
       return networkArray.transpose().dup('c');
     }
     if (k.mapping == Mapping.LSTM_GATES) {
-      return reorderGates(networkArray.transpose(), SPEC_GATE_FROM_DL4J).reshape('c', shape);
+      // DL4J's LSTM bias view (and its gradient) may be 1-D [4H]: as a row [1, 4H]
+      INDArray m = networkArray.rank() == 1
+          ? networkArray.reshape(1, networkArray.length()) : networkArray;
+      return reorderGates(m.transpose(), SPEC_GATE_FROM_DL4J).reshape('c', shape);
     }
     INDArray out = Nd4j.createUninitialized(networkArray.dataType(), shape, 'c');
     // the entries in row-major order, whatever the source's ordering (a reshape of a
