@@ -32,7 +32,8 @@ import picocli.CommandLine.Parameters;
           + " (SGN vs tuned SGD and Adam at batch 1000), hf-autoencoder (block-diagonal HF vs HF"
           + " vs Adam on the deep autoencoder), hessian-analysis (top Hessian eigenvalue, H-M"
           + " alignment, sharpness vs random labels), resnet-sgdph (SGD-PH vs SGD with"
-          + " momentum on the built-in ResNet-8)."
+          + " momentum on the built-in ResNet-8), lstm-bdhf (block-diagonal HF vs HF vs Adam"
+          + " on the two-layer LSTM over sequential Fashion-MNIST)."
     })
 public final class ExperimentCommand implements Callable<Integer> {
 
@@ -130,12 +131,12 @@ public final class ExperimentCommand implements Callable<Integer> {
     Path dir = dataDir != null ? dataDir : FashionMnist.defaultDirectory();
     Path to = out != null ? out : Path.of("experiments", "results", name);
     String summary = switch (name) {
-      case "sgdph-cnn", "sgn-large-batch", "hf-autoencoder", "resnet-sgdph" ->
+      case "sgdph-cnn", "sgn-large-batch", "hf-autoencoder", "resnet-sgdph", "lstm-bdhf" ->
           Comparison.run(comparison(name), dir, to, o);
       case "hessian-analysis" -> HessianAnalysis.run(hessian(), dir, to, o);
       default -> throw new IllegalArgumentException("NAME: unknown experiment '" + name
           + "'; known: sgdph-cnn, sgn-large-batch, hf-autoencoder, hessian-analysis,"
-          + " resnet-sgdph");
+          + " resnet-sgdph, lstm-bdhf");
     };
     o.println();
     o.println(summary);
@@ -185,6 +186,25 @@ public final class ExperimentCommand implements Callable<Integer> {
   /** The learning-rate grid of the optimizer comparisons, 10⁻³ to 10⁻¹ in half decades. */
   static final List<Double> GRID = List.of(1e-3, 3e-3, 1e-2, 3e-2, 1e-1);
 
+  /** Adam's grid beside the HF methods (hf-autoencoder, lstm-bdhf): 10⁻⁴ to 10⁻². */
+  static final List<Double> ADAM_GRID = List.of(1e-4, 3e-4, 1e-3, 3e-3, 1e-2);
+
+  /** The CG budget of the HF methods (hf-autoencoder, lstm-bdhf): iterations per CG run. */
+  static final long HF_CG_MAX_ITER = 20;
+
+  /**
+   * lstm-bdhf's training images: with {@link #LSTM_EPOCHS} and {@link #LSTM_BATCH}, what lets
+   * its 13 runs finish in about 35 minutes on this 2-core machine while others build
+   * (EXPERIMENTS.md §6 has the measurements that chose them).
+   */
+  static final int LSTM_TRAIN = 20_000;
+
+  /** lstm-bdhf's epochs per run. */
+  static final int LSTM_EPOCHS = 4;
+
+  /** lstm-bdhf's mini-batch. */
+  static final int LSTM_BATCH = 500;
+
   Comparison.Config comparison(String experiment) {
     int val = quick ? 200 : 0;
     int test = quick ? 200 : 10_000;
@@ -216,13 +236,27 @@ public final class ExperimentCommand implements Callable<Integer> {
           "Block-diagonal HF vs HF vs Adam, deep autoencoder 784-500-250-30-250-500-784",
           BuiltInModels.AUTOENCODER.spec(), "autoencoder", backend("djl"),
           dtype(DType.FLOAT32), size(20_000, 256), quick ? val : 2_000, test, epochs(10, 1),
-          quick ? 128 : 1000, 0, grid(List.of(1e-4, 3e-4, 1e-3, 3e-3, 1e-2)),
-          List.of(adam,
-              new Method("HF", "hf", Map.of("cg_max_iter", 20L), false),
-              new Method("block-diagonal HF", "bdhf", Map.of("cg_max_iter", 20L), false)),
+          quick ? 128 : 1000, 0, grid(ADAM_GRID), hfMethods(adam),
           Score.RECONSTRUCTION_ERROR, false, seeds);
+      case "lstm-bdhf" -> new Comparison.Config(experiment,
+          "Block-diagonal HF vs HF vs Adam, two-layer LSTM on Fashion-MNIST rows",
+          BuiltInModels.LSTM.spec(), "lstm", backend("djl"), dtype(DType.FLOAT32),
+          size(LSTM_TRAIN, 128), quick ? val : 2_000, quick ? 100 : test,
+          epochs(LSTM_EPOCHS, 1), quick ? 64 : LSTM_BATCH, 0, grid(ADAM_GRID),
+          hfMethods(adam), Score.ACCURACY, false, seeds);
       default -> throw new IllegalArgumentException("NAME: unknown experiment " + experiment);
     };
+  }
+
+  /**
+   * Adam, full HF and block-diagonal HF (one block per layer, a stacked LSTM's layers each their
+   * own), the HF methods at their defaults with at most {@link #HF_CG_MAX_ITER} CG iterations
+   * per run (per block for block-diagonal HF): §3's methods and budget.
+   */
+  private static List<Method> hfMethods(Method adam) {
+    Map<String, Object> cg = Map.of("cg_max_iter", HF_CG_MAX_ITER);
+    return List.of(adam, new Method("HF", "hf", cg, false),
+        new Method("block-diagonal HF", "bdhf", cg, false));
   }
 
   HessianAnalysis.Config hessian() {
