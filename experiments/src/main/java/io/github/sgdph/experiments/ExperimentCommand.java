@@ -200,7 +200,7 @@ public final class ExperimentCommand implements Callable<Integer> {
   static final int LSTM_TRAIN = 20_000;
 
   /** lstm-bdhf's epochs per run. */
-  static final int LSTM_EPOCHS = 7;
+  static final int LSTM_EPOCHS = 4;
 
   /** lstm-bdhf's mini-batch. */
   static final int LSTM_BATCH = 500;
