@@ -115,6 +115,33 @@ class QuickExperimentsTest {
     assertTrue(Files.size(out.resolve("lstm-bdhf-epochs.png")) > 1000);
   }
 
+  /**
+   * kfac-fashion on its own backend (the reference, float64) and its default model, the BN MLP:
+   * SGD, Adam and KFAC try two rates with seed 0 and run seed 1 at the chosen one — 9 runs of
+   * one step. (The CNN's KFAC step inverts a 3137 × 3137 factor on the host: minutes, not for CI.)
+   */
+  @Test
+  void kfacComparisonRunsEndToEnd() throws Exception {
+    requireData();
+    Path out = dir.resolve("kfac-fashion");
+    run("kfac-fashion", "--quick", "--train", "128", "--seeds", "0,1", "--out", out.toString());
+    for (String model : List.of("mlp")) {
+      List<String> runs = lines(out.resolve(model).resolve("runs.csv"));
+      assertEquals(1 + 9, runs.size(), runs.toString());
+      assertEquals(3, runs.stream().filter(r -> r.startsWith("KFAC,")).count(), runs.toString());
+      for (String r : runs.subList(1, runs.size())) {
+        assertTrue(Double.isFinite(Double.parseDouble(r.split(",", -1)[7])), r);
+      }
+      assertTrue(Files.size(out.resolve(model).resolve("kfac-fashion-" + model + "-epochs.png"))
+          > 1000);
+    }
+    String summary = Files.readString(out.resolve("summary.md"));
+    assertTrue(summary.contains("Model `mlp`, backend reference (float64); 128 training"),
+        summary);
+    assertTrue(!summary.contains("Model `cnn`"), summary);
+    assertTrue(summary.contains("| KFAC | damping=0.001 lr="), summary);
+  }
+
   @Test
   void hessianAnalysisRunsEndToEnd() throws Exception {
     requireData();
