@@ -10,7 +10,7 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
-  names=(sgdph-cnn sgn-large-batch hf-autoencoder hessian-analysis resnet-sgdph kfac-fashion)
+  names=(sgdph-cnn sgn-large-batch hf-autoencoder hessian-analysis resnet-sgdph kfac-fashion lstm-bdhf)
 fi
 if [ "${SKIP_BUILD:-}" != "1" ]; then
   ./mvnw -B -q -DskipTests -pl cli,experiments -am package

@@ -33,7 +33,8 @@ import picocli.CommandLine.Parameters;
           + " vs Adam on the deep autoencoder), hessian-analysis (top Hessian eigenvalue, H-M"
           + " alignment, sharpness vs random labels), resnet-sgdph (SGD-PH vs SGD with"
           + " momentum on the built-in ResNet-8), kfac-fashion (KFAC vs SGD with momentum and"
-          + " Adam on the BN MLP and the BN CNN)."
+          + " Adam on the BN MLP and the BN CNN), lstm-bdhf (block-diagonal HF vs HF vs Adam on the"
+          + " two-layer LSTM over sequential Fashion-MNIST)."
     })
 public final class ExperimentCommand implements Callable<Integer> {
 
@@ -136,13 +137,13 @@ public final class ExperimentCommand implements Callable<Integer> {
     Path dir = dataDir != null ? dataDir : FashionMnist.defaultDirectory();
     Path to = out != null ? out : Path.of("experiments", "results", name);
     String summary = switch (name) {
-      case "sgdph-cnn", "sgn-large-batch", "hf-autoencoder", "resnet-sgdph" ->
+      case "sgdph-cnn", "sgn-large-batch", "hf-autoencoder", "resnet-sgdph", "lstm-bdhf" ->
           Comparison.run(comparison(name), dir, to, o);
       case "hessian-analysis" -> HessianAnalysis.run(hessian(), dir, to, o);
       case "kfac-fashion" -> kfacFashion(dir, to, o);
       default -> throw new IllegalArgumentException("NAME: unknown experiment '" + name
           + "'; known: sgdph-cnn, sgn-large-batch, hf-autoencoder, hessian-analysis,"
-          + " resnet-sgdph, kfac-fashion");
+          + " resnet-sgdph, kfac-fashion, lstm-bdhf");
     };
     o.println();
     o.println(summary);
@@ -229,6 +230,25 @@ public final class ExperimentCommand implements Callable<Integer> {
   /** The learning-rate grid of the optimizer comparisons, 10⁻³ to 10⁻¹ in half decades. */
   static final List<Double> GRID = List.of(1e-3, 3e-3, 1e-2, 3e-2, 1e-1);
 
+  /** Adam's grid beside the HF methods (hf-autoencoder, lstm-bdhf): 10⁻⁴ to 10⁻². */
+  static final List<Double> ADAM_GRID = List.of(1e-4, 3e-4, 1e-3, 3e-3, 1e-2);
+
+  /** The CG budget of the HF methods (hf-autoencoder, lstm-bdhf): iterations per CG run. */
+  static final long HF_CG_MAX_ITER = 20;
+
+  /**
+   * lstm-bdhf's training images: with {@link #LSTM_EPOCHS} and {@link #LSTM_BATCH}, its 13 runs
+   * took 15.7 minutes on this 2-core machine while others built, within the 35-minute budget
+   * with room for a busier machine (EXPERIMENTS.md §7 has the measurements that chose them).
+   */
+  static final int LSTM_TRAIN = 20_000;
+
+  /** lstm-bdhf's epochs per run. */
+  static final int LSTM_EPOCHS = 4;
+
+  /** lstm-bdhf's mini-batch. */
+  static final int LSTM_BATCH = 500;
+
   Comparison.Config comparison(String experiment) {
     int val = quick ? 200 : 0;
     int test = quick ? 200 : 10_000;
@@ -260,11 +280,14 @@ public final class ExperimentCommand implements Callable<Integer> {
           "Block-diagonal HF vs HF vs Adam, deep autoencoder 784-500-250-30-250-500-784",
           BuiltInModels.AUTOENCODER.spec(), "autoencoder", backend("djl"),
           dtype(DType.FLOAT32), size(20_000, 256), quick ? val : 2_000, test, epochs(10, 1),
-          quick ? 128 : 1000, 0, grid(List.of(1e-4, 3e-4, 1e-3, 3e-3, 1e-2)),
-          List.of(adam,
-              new Method("HF", "hf", Map.of("cg_max_iter", 20L), false),
-              new Method("block-diagonal HF", "bdhf", Map.of("cg_max_iter", 20L), false)),
+          quick ? 128 : 1000, 0, grid(ADAM_GRID), hfMethods(adam),
           Score.RECONSTRUCTION_ERROR, false, seeds);
+      case "lstm-bdhf" -> new Comparison.Config(experiment,
+          "Block-diagonal HF vs HF vs Adam, two-layer LSTM on Fashion-MNIST rows",
+          BuiltInModels.LSTM.spec(), "lstm", backend("djl"), dtype(DType.FLOAT32),
+          size(LSTM_TRAIN, 128), quick ? val : 2_000, quick ? 100 : test,
+          epochs(LSTM_EPOCHS, 1), quick ? 64 : LSTM_BATCH, 0, grid(ADAM_GRID),
+          hfMethods(adam), Score.ACCURACY, false, seeds);
       case "kfac-fashion-mlp", "kfac-fashion-cnn" -> {
         boolean mlp = experiment.endsWith("mlp");
         BuiltInModels model = mlp ? BuiltInModels.MLP : BuiltInModels.CNN;
@@ -279,6 +302,17 @@ public final class ExperimentCommand implements Callable<Integer> {
       }
       default -> throw new IllegalArgumentException("NAME: unknown experiment " + experiment);
     };
+  }
+
+  /**
+   * Adam, full HF and block-diagonal HF (one block per layer, a stacked LSTM's layers each their
+   * own), the HF methods at their defaults with at most {@link #HF_CG_MAX_ITER} CG iterations
+   * per run (per block for block-diagonal HF): §3's methods and budget.
+   */
+  private static List<Method> hfMethods(Method adam) {
+    Map<String, Object> cg = Map.of("cg_max_iter", HF_CG_MAX_ITER);
+    return List.of(adam, new Method("HF", "hf", cg, false),
+        new Method("block-diagonal HF", "bdhf", cg, false));
   }
 
   /**
