@@ -11,8 +11,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The reference backend describing itself as one that builds sequential models only
- * (registered for the tests only): what {@code compare} does with a case a backend does not
+ * The reference backend describing itself as one that builds sequential models only, without
+ * LSTMs (registered for the tests only): what {@code compare} does with a case a backend does not
  * build, independently of which real adapters build graph models.
  */
 public final class SequentialOnlyBackend implements SpecBackend {
@@ -42,6 +42,7 @@ public final class SequentialOnlyBackend implements SpecBackend {
     if (!spec.isSequential()) {
       throw new IllegalArgumentException("spec: " + NAME + " builds sequential models only");
     }
+    requireSupported(spec); // no LSTMs either, as a backend without them refuses to build one
     return reference.build(spec, parameters, dtype);
   }
 }
