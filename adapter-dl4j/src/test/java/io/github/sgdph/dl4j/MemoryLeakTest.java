@@ -76,7 +76,8 @@ import org.slf4j.LoggerFactory;
  * garbage collection) by less than 50 MB after warm-up: a coarse check (the resident set's own
  * samples spread over tens of MB, e.g. 447, 322, 278, 250, 256, 239, ... MB) for gross leaks, such
  * as the adapter's pass workspaces turned off ({@code -Dsgdph.dl4j.workspaces=false}): ND4J's
- * native buffers then wait for the garbage collector and the same loop plateaus at ~2.7 GB.
+ * native buffers then wait for the garbage collector and the same loop plateaus at ~2.7 GB. The
+ * same check runs on a two-layer LSTM (issue 20), whose passes loop over the time steps.
  */
 class MemoryLeakTest {
   private static final Logger LOG = LoggerFactory.getLogger(MemoryLeakTest.class);
@@ -172,6 +173,19 @@ class MemoryLeakTest {
         ResNets.twoBlocks(new int[] {1, 8, 8}, 4, 10, LayerSpec.Mode.TRAIN), 16);
   }
 
+  /**
+   * The same on a two-layer LSTM of the spec (12 time steps of 8 features, 16 hidden units, the
+   * last hidden state into a dense head), built as DL4J {@code LSTM} layers whose passes loop
+   * over time steps with views of per-step rows ({@code LstmOp}): every step's temporaries must
+   * land in the pass workspace too.
+   */
+  @Test
+  void memoryStaysFlatOver1000ProductsOnAnLstm() {
+    productsKeepTheResidentSetFlat(new ModelSpec(new int[] {12, 8}, List.of(
+        new LayerSpec.Lstm(8, 16, 2, false),
+        new LayerSpec.Dense(16, 10, true)), LossKind.SOFTMAX_CROSS_ENTROPY), 16);
+  }
+
   private static void productsKeepTheResidentSetFlat(ModelSpec spec, int batchSize) {
     SplittableRandom rnd = new SplittableRandom(3);
     try (SpecModel m = new Dl4jBackend()
@@ -201,7 +215,7 @@ class MemoryLeakTest {
         long begin = median(rss[0], rss[1], rss[2]);
         long end = median(rss[7], rss[8], rss[9]);
         LOG.info("{}: 1000 products in {} ms: resident set {} -> {} MB (samples {} MB), outside "
-            + "the Java heap {} -> {} MB", spec.isSequential() ? "CNN" : "ResNet", ms,
+            + "the Java heap {} -> {} MB", spec, ms,
             begin >> 20, end >> 20, mb(rss),
             median(outside[0], outside[1], outside[2]) >> 20,
             median(outside[7], outside[8], outside[9]) >> 20);
