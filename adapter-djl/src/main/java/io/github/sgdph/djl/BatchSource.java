@@ -33,6 +33,11 @@ abstract class BatchSource {
   /** The batch of the given samples, in order (indices already validated). */
   abstract BatchSource subset(int[] indices);
 
+  /** The host labels of a spec batch ({@link ArrayBatch#yView()}), or null for arrays. */
+  double[] hostLabels() {
+    return null;
+  }
+
   /** A host batch of the neutral spec: uploaded on every call. */
   static BatchSource of(ArrayBatch batch) {
     return new Host(batch);
@@ -72,6 +77,11 @@ abstract class BatchSource {
     @Override
     BatchSource subset(int[] indices) {
       return new Host(batch.subset(indices));
+    }
+
+    @Override
+    double[] hostLabels() {
+      return batch.yView();
     }
   }
 

@@ -5,7 +5,9 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import io.github.sgdph.curvature.Capabilities;
-import io.github.sgdph.curvature.Objective;
+import io.github.sgdph.kfac.LabelledObjective;
+import io.github.sgdph.model.LossKind;
+import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
 import java.util.ArrayList;
@@ -25,7 +27,7 @@ import java.util.function.Consumer;
  */
 // try-with-resources guards (NDScope, grad mode) are used for their scope only
 @SuppressWarnings("try")
-public final class DjlObjective implements Objective {
+public final class DjlObjective implements LabelledObjective {
   private final BlockNetwork net;
   private final BatchSource source;
   private final AtomicBoolean runningStatsAdvanced;
@@ -39,6 +41,40 @@ public final class DjlObjective implements Objective {
     this.net = net;
     this.source = source;
     this.runningStatsAdvanced = statsAdvanced;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * @throws UnsupportedOperationException for a user's own block ({@link BlockCurvatureModel}),
+   *     whose DJL loss is not one of the spec's
+   */
+  @Override
+  public LossKind lossKind() {
+    ModelSpec spec = net.spec();
+    if (spec == null) {
+      throw new UnsupportedOperationException(noSpec("lossKind"));
+    }
+    return spec.loss();
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * @throws UnsupportedOperationException for a user's own block ({@link BlockCurvatureModel})
+   */
+  @Override
+  public double[] labels() {
+    double[] y = net.spec() == null ? null : source.hostLabels();
+    if (y == null) {
+      throw new UnsupportedOperationException(noSpec("labels"));
+    }
+    return y;
+  }
+
+  private static String noSpec(String what) {
+    return what + ": a DJL user's own block (BlockCurvatureModel) has no spec loss and labels for"
+        + " the Monte-Carlo or exact Fisher; use the empirical Fisher";
   }
 
   BlockNetwork network() {
@@ -184,7 +220,7 @@ public final class DjlObjective implements Objective {
     net.ensureOpen();
     BlockNetwork.RunningStatisticsTracker t = net.runningStatisticsTracker();
     if (t == null) {
-      Objective.super.updateRunningStatistics();
+      LabelledObjective.super.updateRunningStatistics();
       return;
     }
     t.update(source);

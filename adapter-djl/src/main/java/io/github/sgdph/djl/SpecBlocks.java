@@ -30,7 +30,8 @@ import java.util.Map;
  * Builds a DJL {@link SequentialBlock} from the neutral spec (CASES.md) — for a graph model a
  * sequential block holding one {@link GraphBlock} — of DJL's own layers, but
  * sgdph's exact softplus ({@link ExactActivations}), batch norm ({@link ExactBatchNorm}) and LSTM
- * ({@link SpecLstm}, unrolled through time with ordinary operations) — and
+ * ({@link SpecLstm}, unrolled through time with ordinary operations), each dense and conv2d
+ * layer inside a {@link Tapped} block (transparent but in the Kronecker-factor SPI's pass) — and
  * maps every spec entry ({@code "<layer>.weight"}, {@code ".bias"}, {@code ".running_mean"},
  * {@code ".running_var"}, an LSTM's {@code ".weight_ih_lk"}, {@code ".weight_hh_lk"}, {@code
  * ".bias_lk"}) to the DJL {@link Parameter} holding it. PyTorch's conventions are

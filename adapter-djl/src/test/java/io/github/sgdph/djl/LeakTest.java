@@ -63,7 +63,8 @@ import org.slf4j.LoggerFactory;
  * <p><b>Products</b>: memory stays flat over 1000 curvature products (within 50 MB of process RSS,
  * measured from {@code /proc/self/status} after a warm-up, Java heap growth excluded), on a spec
  * model and on a user's block with a DJL loss (there also the per-term gradients of the batch, one
- * backward pass per sample, every round). DJL's {@code backward(create_graph=true)} route
+ * backward pass per sample, every round); and over 1000 rounds of the Kronecker-factor SPI on a
+ * spec model (a new curvature, every layer's inputs and output gradients, each round). DJL's {@code backward(create_graph=true)} route
  * leaks about 3 MB per product on such models (FRAMEWORKS.md); a leaked graph per product here
  * would be hundreds of MB. The loop also forces garbage collections and checks that repeated
  * products stay bit-identical (no graph may read memory Java has freed).
@@ -162,16 +163,45 @@ class LeakTest {
 
   private static void assertFlat(String what, Objective o, ParameterVector v, boolean perTerm) {
     double[][] first = new double[1][];
-    products(o, v, 200, first, perTerm);
+    assertFlat(what, "products", count -> products(o, v, count, first, perTerm));
+  }
+
+  /** {@code work(200)} as a warm-up, then off-heap memory flat over {@code work(1000)}. */
+  private static void assertFlat(String what, String units, java.util.function.IntConsumer work) {
+    work.accept(200);
     double before = offHeapMb();
     long t0 = System.nanoTime();
-    products(o, v, 1000, first, perTerm);
+    work.accept(1000);
     double ms = (System.nanoTime() - t0) / 1e6;
     double after = offHeapMb();
-    LOG.info("{}: off-heap RSS {} MB before and {} MB after 1000 products ({} ms)",
-        what, Math.round(before), Math.round(after), Math.round(ms));
+    LOG.info("{}: off-heap RSS {} MB before and {} MB after 1000 {} ({} ms)",
+        what, Math.round(before), Math.round(after), units, Math.round(ms));
     assertTrue(after - before < LIMIT_MB,
-        what + ": memory grew by " + (after - before) + " MB over 1000 products");
+        what + ": memory grew by " + (after - before) + " MB over 1000 " + units);
+  }
+
+  /**
+   * {@code count} rounds of the Kronecker-factor SPI, each on a new curvature: the factored
+   * layers, every layer's inputs (the tapped forward pass, a host copy and an upload) and the
+   * output gradients of {@code ∂L/∂z} (one backward pass). A tapped graph left behind per round
+   * would be some 240 KB here, 240 MB over the measured rounds.
+   */
+  private static void kroneckerRounds(Objective o, int count) {
+    for (int i = 0; i < count; i++) {
+      try (Curvature c = o.curvature()) {
+        for (int l = 0; l < c.factoredLayers().size(); l++) {
+          try (Tensor a = c.layerInputs(l)) {
+            assertTrue(a.allFinite());
+          }
+        }
+        try (Tensor dz = c.outputGradient()) {
+          c.layerOutputGradients(dz).forEach(Tensor::close);
+        }
+      }
+      if (i % 50 == 49) {
+        System.gc();
+      }
+    }
   }
 
   @Test
@@ -188,6 +218,22 @@ class LeakTest {
       try (ParameterVector v = ParameterVector.randomNormal(m.algebra(), m.layout(), r)) {
         assertFlat("784-128-10 spec MLP", m.objective(batch), v, false);
       }
+    }
+  }
+
+  @Test
+  void aSpecModelsKroneckerFactorSpiDoesNotAccumulateMemory() {
+    ModelSpec spec = new ModelSpec(new int[] {784},
+        List.of(new LayerSpec.Dense(784, 128, true),
+            new LayerSpec.Activation(LayerSpec.ActivationKind.RELU),
+            new LayerSpec.Dense(128, 10, true)),
+        LossKind.SOFTMAX_CROSS_ENTROPY);
+    SplittableRandom r = new SplittableRandom(2);
+    try (SpecModel m = new DjlBackend().build(spec, DefaultInitializer.initialize(spec, r),
+        DType.FLOAT32)) {
+      Objective o = m.objective(RandomBatches.forSpec(spec, 64, r));
+      assertFlat("784-128-10 spec MLP", "rounds of the Kronecker-factor SPI",
+          count -> kroneckerRounds(o, count));
     }
   }
 

@@ -1,5 +1,7 @@
 package io.github.sgdph.tensorflow;
 
+import io.github.sgdph.curvature.FactoredLayer;
+import io.github.sgdph.kfac.SpecFactoring;
 import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.NamedArray;
@@ -71,15 +73,68 @@ final class SpecGraph {
    */
   final List<Output<?>> updated;
 
+  /** The spec the graph computes. */
+  final ModelSpec spec;
+  /**
+   * Per factored layer ({@link SpecFactoring#factoredLayers}): its input in the training chain,
+   * {@code [n, features]} or NCHW {@code [n, C, H, W]} (before the padding).
+   */
+  final List<Output<?>> layerInputs;
+  /** Per factored layer: its output {@code s} (after the bias), {@code [n, out]} or NHWC. */
+  private final List<Output<?>> layerOutputs;
+  private List<Output<?>> layerOutputGradients;
+
   private SpecGraph(
       Graph graph, CurvatureGraph program, List<Output<?>> inputs, Output<?> evalOutputs,
-      List<Output<?>> running, List<Output<?>> updated) {
+      List<Output<?>> running, List<Output<?>> updated, ModelSpec spec, Taps taps) {
     this.graph = graph;
     this.program = program;
     this.inputs = inputs;
     this.evalOutputs = evalOutputs;
     this.running = running;
     this.updated = updated;
+    this.spec = spec;
+    this.layerInputs = List.copyOf(taps.inputs);
+    this.layerOutputs = List.copyOf(taps.outputs);
+  }
+
+  /** The dense and convolution layers' inputs and outputs of the training chain. */
+  private static final class Taps {
+    final List<Output<?>> inputs = new ArrayList<>();
+    final List<Output<?>> outputs = new ArrayList<>();
+  }
+
+  /**
+   * The gradients of {@code ⟨u, z⟩} ({@code u} the placeholder {@link CurvatureGraph#u}) with
+   * respect to every factored layer's output {@code s}: one backward pass from the outputs,
+   * symbolic ({@code Graph.addGradients}), added to the graph on first use; each reshaped to
+   * {@code [n, out, positions]} (a convolution's NHWC transposed to NCHW first).
+   *
+   * @return one output per factored layer
+   */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  synchronized List<Output<?>> layerOutputGradients() {
+    if (layerOutputGradients == null) {
+      Ops tf = Ops.create(graph).withSubScope("sgdph_kfac");
+      Output<?>[] d = graph.addGradients("sgdph_kfac_delta",
+          new Output<?>[] {program.outputs}, layerOutputs.toArray(new Output<?>[0]),
+          new Output<?>[] {program.u});
+      SecondOrderGradients.rethrowFailure("the layers' output gradients");
+      List<FactoredLayer> layers = SpecFactoring.factoredLayers(spec);
+      List<Output<?>> out = new ArrayList<>(d.length);
+      for (int l = 0; l < d.length; l++) {
+        FactoredLayer f = layers.get(l);
+        Operand<TFloating> g = CurvatureGraph.present(d[l]) ? (Operand) d[l]
+            : tf.zerosLike((Operand<TFloating>) (Operand) layerOutputs.get(l));
+        if (f.kind() == FactoredLayer.Kind.CONV2D) {
+          g = tf.linalg.transpose(g, tf.constant(new int[] {0, 3, 1, 2}));
+        }
+        out.add(tf.reshape(g, tf.constant(new int[] {-1, f.outputDim(), f.positions()}))
+            .asOutput());
+      }
+      layerOutputGradients = List.copyOf(out);
+    }
+    return layerOutputGradients;
   }
 
   /** Builds the graph; the caller owns (and closes) {@link #graph}. */
@@ -127,9 +182,10 @@ final class SpecGraph {
     }
 
     List<Output<?>> updated = new ArrayList<>();
-    Operand<TFloating> h = chain(tf, spec, x, values, running, false, updated);
+    Taps taps = new Taps();
+    Operand<TFloating> h = chain(tf, spec, x, values, running, false, updated, taps);
     Operand<TFloating> eval =
-        chain(tf.withSubScope("eval"), spec, x, values, running, true, null);
+        chain(tf.withSubScope("eval"), spec, x, values, running, true, null, null);
     Output<TFloating> z = tf.withName("outputs").identity(h).output();
     Output<TFloating> ze = tf.withName("eval_outputs").identity(eval).output();
     Operand<TFloating> loss = switch (spec.loss()) {
@@ -140,7 +196,7 @@ final class SpecGraph {
     Output<TFloating> l = tf.withName("loss").identity(loss).output();
     CurvatureGraph cg = new CurvatureGraph(graph, tf, params, z, l);
     return new SpecGraph(graph, cg, List.of(x, y), ze, List.copyOf(running),
-        List.copyOf(updated));
+        List.copyOf(updated), spec, taps);
   }
 
   /**
@@ -149,12 +205,13 @@ final class SpecGraph {
    * graph, whose gradients TensorFlow sums over its consumers): in training mode ({@code eval}
    * false) train-mode batch norms normalise with batch statistics and add their running
    * statistics' update to {@code updated}; in evaluation mode they normalise with the
-   * placeholders {@code running}.
+   * placeholders {@code running}. With {@code taps}, every dense and convolution layer's input
+   * (NCHW for a convolution) and output go to it.
    */
   @SuppressWarnings({"unchecked", "rawtypes"})
   private static Operand<TFloating> chain(
       Ops tf, ModelSpec spec, Output<TFloating> x, List<Operand<TFloating>> values,
-      List<Output<?>> running, boolean eval, List<Output<?>> updated) {
+      List<Output<?>> running, boolean eval, List<Output<?>> updated, Taps taps) {
     Operand<TFloating> input = x;
     if (spec.inputShape().length == 3) {
       input = tf.linalg.transpose(input, tf.constant(new int[] {0, 2, 3, 1}));
@@ -173,12 +230,21 @@ final class SpecGraph {
       }
       boolean image = spec.shapeBefore(l).length == 3;
       if (layer instanceof LayerSpec.Dense d) {
+        if (taps != null) { // an identity: the input may be the fed placeholder x
+          taps.inputs.add(lt.identity(h).asOutput());
+        }
         Operand<TFloating> w = values.get(e++);
         h = lt.linalg.matMul(h, w, MatMul.transposeB(true));
         if (d.bias()) {
           h = lt.nn.biasAdd(h, values.get(e++));
         }
+        if (taps != null) {
+          taps.outputs.add(h.asOutput());
+        }
       } else if (layer instanceof LayerSpec.Conv2d c) {
+        if (taps != null) {
+          taps.inputs.add(lt.linalg.transpose(h, lt.constant(new int[] {0, 3, 1, 2})).asOutput());
+        }
         Operand<TFloating> w = values.get(e++);
         if (c.padH() > 0 || c.padW() > 0) {
           h = lt.pad(h,
@@ -189,6 +255,9 @@ final class SpecGraph {
         h = lt.nn.conv2d(h, hwio, List.of(1L, (long) c.strideH(), (long) c.strideW(), 1L), "VALID");
         if (c.bias()) {
           h = lt.nn.biasAdd(h, values.get(e++));
+        }
+        if (taps != null) {
+          taps.outputs.add(h.asOutput());
         }
       } else if (layer instanceof LayerSpec.BatchNorm b) {
         Operand<TFloating> gamma = values.get(e++);

@@ -1,6 +1,8 @@
 package io.github.sgdph.tensorflow;
 
 import io.github.sgdph.curvature.Curvature;
+import io.github.sgdph.curvature.FactoredLayer;
+import io.github.sgdph.kfac.SpecFactoring;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
 import io.github.sgdph.tensor.Tensor;
@@ -54,6 +56,10 @@ public final class TfCurvature implements Curvature {
   private org.tensorflow.Tensor[] batch;
   private Double loss;
   private int[] outputShape;
+  /** The Kronecker-factor SPI of a spec model: layers, their spec indices, host inputs. */
+  private List<FactoredLayer> factored;
+  private int[] factoredAt;
+  private double[][] hostInputs;
 
   TfCurvature(TfModelBase<?> model, HostBatch batch) {
     this.model = model;
@@ -192,6 +198,17 @@ public final class TfCurvature implements Curvature {
   @Override
   public ParameterVector vjp(Tensor u) {
     ensureLive();
+    TfTensor tu = outputSeed(u);
+    CurvatureGraph p = model.program();
+    Session.Runner r = model.runner(batch, null, null).feed(p.u, tu.tensorflowTensor());
+    for (Output<?> g : p.jtu) {
+      r.fetch(g);
+    }
+    return ParameterVector.of(model.layout(), (Tensor[]) model.adoptAll(r.run(), 0));
+  }
+
+  /** {@code u} checked as a seed of a backward pass from the outputs. */
+  private TfTensor outputSeed(Tensor u) {
     Objects.requireNonNull(u, "u");
     if (!(u instanceof TfTensor tu) || tu.algebra() != model.algebra()) {
       throw new IllegalArgumentException(
@@ -203,12 +220,84 @@ public final class TfCurvature implements Curvature {
           "u: shape " + Arrays.toString(u.shape()) + " is not the outputs' "
               + Arrays.toString(expected));
     }
-    CurvatureGraph p = model.program();
-    Session.Runner r = model.runner(batch, null, null).feed(p.u, tu.tensorflowTensor());
-    for (Output<?> g : p.jtu) {
-      r.fetch(g);
+    return tu;
+  }
+
+  // ------------------------------------------------------------------------ Kronecker factors
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>For a spec model ({@link TfSpecModel}): its dense and convolution layers ({@link
+   * SpecFactoring#factoredLayers}). The graph fetches every such layer's input as an extra
+   * output of the forward pass ({@link #layerInputs}: one {@code Session.run} for all layers, at
+   * the first call, kept on the host and unfolded there, {@link SpecFactoring#layerInputs}: KFC's
+   * im2col patches for a convolution), and {@link #layerOutputGradients} is one {@code
+   * Session.run} of the symbolic gradients of {@code ⟨u, z⟩} with respect to the layers' outputs
+   * (a forward and one backward pass, {@code u} fed to the placeholder {@link
+   * CurvatureGraph#u}).
+   *
+   * @throws UnsupportedOperationException for a user's graph ({@link TfGraphModel}), whose layers
+   *     sgdph does not know
+   */
+  @Override
+  public List<FactoredLayer> factoredLayers() {
+    ensureLive();
+    specGraph("factoredLayers");
+    return factored;
+  }
+
+  /** The spec model's graph, the factored layers computed; throws for a user's graph. */
+  private SpecGraph specGraph(String what) {
+    SpecGraph g = model.specGraph();
+    if (g == null) {
+      throw new UnsupportedOperationException(what + ": " + getClass().getName() + " of a user's"
+          + " TensorFlow graph (TfGraphModel) does not expose Kronecker-factor inputs: sgdph"
+          + " does not know its layers; build the model from a spec (TfSpecModel)");
     }
-    return ParameterVector.of(model.layout(), (Tensor[]) model.adoptAll(r.run(), 0));
+    if (factored == null) {
+      factored = SpecFactoring.factoredLayers(g.spec);
+      factoredAt = SpecFactoring.layerIndices(g.spec);
+    }
+    return g;
+  }
+
+  @Override
+  public Tensor layerInputs(int layer) {
+    ensureLive();
+    SpecGraph g = specGraph("layerInputs");
+    Objects.checkIndex(layer, factored.size());
+    if (hostInputs == null) {
+      Session.Runner r = model.runner(batch, null, null);
+      for (Output<?> a : g.layerInputs) {
+        r.fetch(a);
+      }
+      double[][] host = new double[factored.size()][];
+      TfTensor[] t = model.adoptAll(r.run(), 0);
+      try {
+        for (int l = 0; l < host.length; l++) {
+          host[l] = SpecFactoring.layerInputs(g.spec, factoredAt[l], t[l].toDoubleArray(), n);
+        }
+      } finally {
+        TfModelBase.closeAll(t);
+      }
+      hostInputs = host;
+    }
+    FactoredLayer f = factored.get(layer);
+    return model.algebra().fromArray(hostInputs[layer], n, f.inputDim(), f.positions());
+  }
+
+  @Override
+  public List<Tensor> layerOutputGradients(Tensor u) {
+    ensureLive();
+    SpecGraph g = specGraph("layerOutputGradients");
+    TfTensor tu = outputSeed(u);
+    Session.Runner r = model.runner(batch, null, null).feed(model.program().u,
+        tu.tensorflowTensor());
+    for (Output<?> d : g.layerOutputGradients()) {
+      r.fetch(d);
+    }
+    return new ArrayList<>(Arrays.asList((Tensor[]) model.adoptAll(r.run(), 0)));
   }
 
   /**
@@ -380,6 +469,7 @@ public final class TfCurvature implements Curvature {
   public void close() {
     org.tensorflow.Tensor[] b = batch;
     batch = null;
+    hostInputs = null;
     HostBatch.close(b);
   }
 }

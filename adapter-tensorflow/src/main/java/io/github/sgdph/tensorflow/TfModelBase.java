@@ -233,6 +233,14 @@ abstract class TfModelBase<B> implements CurvatureModel<B> {
     return program;
   }
 
+  /**
+   * The graph of a spec model, whose layers the Kronecker-factor SPI knows; null (the default)
+   * for a user's graph.
+   */
+  SpecGraph specGraph() {
+    return null;
+  }
+
   /** The zero direction of block {@code b} (shared, never modified). */
   TfTensor zeroBlock(int b) {
     if (zeros == null) {

@@ -1,7 +1,9 @@
 package io.github.sgdph.tensorflow;
 
 import io.github.sgdph.curvature.Capabilities;
-import io.github.sgdph.curvature.Objective;
+import io.github.sgdph.kfac.LabelledObjective;
+import io.github.sgdph.model.LossKind;
+import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
 import java.util.Objects;
@@ -12,7 +14,7 @@ import org.tensorflow.Tensor;
  * a {@link TfCurvature} uploads it (once, for all of its products) or a forward-only evaluation
  * ({@link #loss()}, {@link #lossAt}) uploads it for one {@code Session.run}.
  */
-public final class TfObjective implements Objective {
+public final class TfObjective implements LabelledObjective {
   private final TfModelBase<?> model;
   private final HostBatch batch;
 
@@ -98,6 +100,53 @@ public final class TfObjective implements Objective {
   public void updateRunningStatistics() {
     model.ensureOpen();
     model.updateRunningStatistics(batch);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * @throws UnsupportedOperationException for a user's graph ({@link TfGraphModel}), whose loss
+   *     is not one of the spec's
+   */
+  @Override
+  public LossKind lossKind() {
+    return spec("lossKind").loss();
+  }
+
+  /**
+   * {@inheritDoc} For softmax cross-entropy the class indices of the one-hot targets the graph
+   * is fed.
+   *
+   * @throws UnsupportedOperationException for a user's graph ({@link TfGraphModel})
+   */
+  @Override
+  public double[] labels() {
+    ModelSpec spec = spec("labels");
+    double[] y = batch.values().get(1);
+    if (spec.loss() != LossKind.SOFTMAX_CROSS_ENTROPY) {
+      return y;
+    }
+    int n = batch.size();
+    int k = y.length / n;
+    double[] classes = new double[n];
+    for (int i = 0; i < n; i++) {
+      for (int c = 0; c < k; c++) {
+        if (y[i * k + c] == 1.0) {
+          classes[i] = c;
+        }
+      }
+    }
+    return classes;
+  }
+
+  private ModelSpec spec(String what) {
+    SpecGraph g = model.specGraph();
+    if (g == null) {
+      throw new UnsupportedOperationException(what + ": a user's TensorFlow graph (TfGraphModel)"
+          + " has no spec loss and labels for the Monte-Carlo or exact Fisher; use the empirical"
+          + " Fisher");
+    }
+    return g.spec;
   }
 
   @Override

@@ -47,6 +47,11 @@ public final class TfSpecModel extends TfModelBase<ArrayBatch> implements SpecMo
     this.running = upload(algebra, spec.initialRunningStatistics());
   }
 
+  @Override
+  SpecGraph specGraph() {
+    return graph;
+  }
+
   private static TfTensor[] upload(TfAlgebra algebra, List<NamedArray> values) {
     TfTensor[] out = new TfTensor[values.size()];
     try {

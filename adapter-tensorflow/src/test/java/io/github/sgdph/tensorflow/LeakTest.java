@@ -190,7 +190,8 @@ class LeakTest {
   }
 
   /**
-   * {@code n} rounds of per-term gradients, {@code ∂L/∂z} and {@code Jᵀu}, a new curvature
+   * {@code n} rounds of per-term gradients, {@code ∂L/∂z}, {@code Jᵀu} and the Kronecker-factor
+   * SPI (the layers' output gradients of {@code ∂L/∂z} and their inputs), a new curvature
    * and an update every 20.
    */
   private static void runPerTerm(Objective objective, ParameterVector v, int n) {
@@ -204,6 +205,10 @@ class LeakTest {
       c.perTermGradients().forEach(ParameterVector::close);
       try (Tensor dz = c.outputGradient()) {
         c.vjp(dz).close();
+        c.layerOutputGradients(dz).forEach(Tensor::close);
+      }
+      for (int l = 0; l < c.factoredLayers().size(); l++) {
+        c.layerInputs(l).close();
       }
     }
     c.close();

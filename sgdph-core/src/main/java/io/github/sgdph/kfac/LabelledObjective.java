@@ -7,7 +7,8 @@ import io.github.sgdph.model.LossKind;
  * An objective that also tells its loss and the labels of its batch, which the Monte-Carlo and
  * exact Kronecker factors need to read the predictive distribution off {@code ∂L/∂z} ({@link
  * io.github.sgdph.model.PredictiveDistribution#fromOutputGradient}). The reference backend's
- * objectives implement it; the empirical factors need neither.
+ * objectives implement it, and DJL's and TensorFlow's (for a user's own block or graph their
+ * methods throw {@link UnsupportedOperationException}); the empirical factors need neither.
  */
 public interface LabelledObjective extends Objective {
 
