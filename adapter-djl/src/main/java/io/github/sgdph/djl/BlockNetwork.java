@@ -11,6 +11,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
+import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
 import io.github.sgdph.tensor.Tensor;
@@ -52,6 +53,8 @@ final class BlockNetwork {
   /** Whether the block's batch norms may run fused (spec models in float32, train mode). */
   private volatile boolean fusableBatchNorm;
   private volatile boolean closed;
+  /** The spec of a spec model (its Kronecker-factor SPI), or null for a user's block. */
+  private volatile ModelSpec spec;
 
   /** Folds an objective's batch statistics into tracked running statistics (spec models). */
   interface RunningStatisticsTracker {
@@ -108,6 +111,15 @@ final class BlockNetwork {
 
   void runningStatisticsTracker(RunningStatisticsTracker t) {
     this.tracker = t;
+  }
+
+  /** The spec of a spec model, or null for a user's own block. */
+  ModelSpec spec() {
+    return spec;
+  }
+
+  void spec(ModelSpec s) {
+    this.spec = s;
   }
 
   boolean fusableBatchNorm() {
@@ -183,7 +195,7 @@ final class BlockNetwork {
    */
   NDList forward(NDManager manager, NDList values, NDList data, DjlObjective owner,
       boolean fusedBatchNorm) {
-    return forward(manager, values, data, owner, training, null, fusedBatchNorm);
+    return forward(manager, values, data, owner, training, null, null, fusedBatchNorm);
   }
 
   /**
@@ -196,7 +208,18 @@ final class BlockNetwork {
   NDList forward(
       NDManager manager, NDList values, NDList data, DjlObjective owner, boolean trainingPass,
       SpecBlocks.BatchStatisticsSink sink) {
-    return forward(manager, values, data, owner, trainingPass, sink, false);
+    return forward(manager, values, data, owner, trainingPass, sink, null, false);
+  }
+
+  /**
+   * The forward pass of a spec model with these parameter values, the block's {@code training}
+   * flag, never fused, its dense and convolution layers' inputs and outputs handed to {@code tap}
+   * (the Kronecker-factor SPI's pass).
+   */
+  NDList forward(
+      NDManager manager, NDList values, NDList data, DjlObjective owner, SpecBlocks.LayerTap tap) {
+    return forward(manager, values, data, owner, training, null, Objects.requireNonNull(tap),
+        false);
   }
 
   /**
@@ -209,7 +232,7 @@ final class BlockNetwork {
    */
   private NDList forward(
       NDManager manager, NDList values, NDList data, DjlObjective owner, boolean trainingPass,
-      SpecBlocks.BatchStatisticsSink sink, boolean fusedBatchNorm) {
+      SpecBlocks.BatchStatisticsSink sink, SpecBlocks.LayerTap tap, boolean fusedBatchNorm) {
     Map<Parameter, NDArray> m = substitutes(values);
     if (trainingPass && runningStats.length > 0 && advanceStatsOncePerObjective
         && (owner == null || !owner.claimRunningStatsUpdate())) {
@@ -222,9 +245,11 @@ final class BlockNetwork {
     try {
       boolean fused = fusedBatchNorm && fusableBatchNorm && trainingPass && sink == null;
       ParameterStore store =
-          sink == null
-              ? new SubstituteStore(manager, m, fused)
-              : new RecordingStore(manager, m, sink);
+          tap != null
+              ? new TapStore(manager, m, tap)
+              : sink == null
+                  ? new SubstituteStore(manager, m, fused)
+                  : new RecordingStore(manager, m, sink);
       return block.forward(store, data, trainingPass);
     } catch (IllegalArgumentException e) {
       if (e.getMessage() != null && e.getMessage().startsWith("batch")) {
@@ -389,6 +414,21 @@ final class BlockNetwork {
                 + a.getDevice());
       }
       return a;
+    }
+  }
+
+  /** A {@link SubstituteStore} that hands dense and convolution layers' arrays to a tap. */
+  private static final class TapStore extends SubstituteStore implements SpecBlocks.LayerTap {
+    private final SpecBlocks.LayerTap tap;
+
+    TapStore(NDManager manager, Map<Parameter, NDArray> values, SpecBlocks.LayerTap tap) {
+      super(manager, values, false);
+      this.tap = tap;
+    }
+
+    @Override
+    public NDArray tap(int layer, NDArray input, NDArray output) {
+      return tap.tap(layer, input, output);
     }
   }
 

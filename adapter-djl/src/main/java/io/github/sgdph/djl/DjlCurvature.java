@@ -7,6 +7,9 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import io.github.sgdph.curvature.Curvature;
+import io.github.sgdph.curvature.FactoredLayer;
+import io.github.sgdph.kfac.SpecFactoring;
+import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
 import io.github.sgdph.tensor.Tensor;
@@ -90,6 +93,13 @@ public final class DjlCurvature implements Curvature {
   private NDList lossGradientGraph;
   /** {@code ∂ℓ/∂z} at the forward pass, values only (one per output). */
   private NDList lossOutputGradient;
+  /** The Kronecker-factor SPI: factored layers and their spec layer indices (spec models). */
+  private List<FactoredLayer> factored;
+  private int[] factoredAt;
+  /** The tapped forward pass: outputs, factored layers' inputs, zero leaves on their outputs. */
+  private NDList tapOutputs;
+  private NDList tapInputs;
+  private NDList tapProbes;
 
   DjlCurvature(DjlObjective objective) {
     this.objective = objective;
@@ -430,8 +440,20 @@ public final class DjlCurvature implements Curvature {
   @Override
   public ParameterVector vjp(Tensor u) {
     ensureLive();
+    DjlTensor t = outputSeed(u, "vjp");
+    try (PyTorchRuntime.GradMode on = PyTorchRuntime.GradMode.on();
+        NDScope scope = new NDScope()) {
+      // a fresh handle: the autograd call names its arguments, and u must stay the caller's
+      NDList seed = new NDList(t.array().stopGradient());
+      return result(net.layout, PyTorchRuntime.grad(outputs, aliases, seed, false,
+          net.algebra.manager()));
+    }
+  }
+
+  /** {@code u} checked as a seed of a backward pass from the (single) output. */
+  private DjlTensor outputSeed(Tensor u, String what) {
     Objects.requireNonNull(u, "u");
-    requireOneOutput("vjp");
+    requireOneOutput(what);
     NDArray z = outputs.get(0);
     if (!(u instanceof DjlTensor t)) {
       throw new IllegalArgumentException(
@@ -448,13 +470,117 @@ public final class DjlCurvature implements Curvature {
           "u: shape " + Arrays.toString(t.shape()) + " is not the outputs' "
               + Arrays.toString(shape));
     }
+    return t;
+  }
+
+  // ------------------------------------------------------------------------ Kronecker factors
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>For a spec model ({@link DjlSpecModel}): its dense and convolution layers ({@link
+   * SpecFactoring#factoredLayers}). The first call of this SPI runs one more forward pass of
+   * the batch (never fused) in which every such layer hands its input to this curvature and
+   * adds a zero leaf {@code ε} to its output {@code s}; {@link #layerOutputGradients} is then one
+   * backward pass from the outputs to those leaves ({@code ∂⟨u, z⟩/∂ε = ∂⟨u, z⟩/∂s}), and {@link
+   * #layerInputs} unfolds a kept input on the host ({@link SpecFactoring#layerInputs}: KFC's
+   * im2col patches for a convolution). Both passes' arrays live in this curvature's manager.
+   *
+   * @throws UnsupportedOperationException for a user's own block ({@link BlockCurvatureModel}),
+   *     whose layers sgdph does not know
+   */
+  @Override
+  public List<FactoredLayer> factoredLayers() {
+    ensureLive();
+    return spec("factoredLayers") == null ? List.of() : factored;
+  }
+
+  /** The model's spec, the factored layers computed; throws for a user's block. */
+  private ModelSpec spec(String what) {
+    ModelSpec spec = net.spec();
+    if (spec == null) {
+      throw new UnsupportedOperationException(what + ": " + getClass().getName() + " of a DJL"
+          + " user's own block (BlockCurvatureModel) does not expose Kronecker-factor inputs:"
+          + " sgdph does not know its layers; build the model from a spec (DjlSpecModel)");
+    }
+    if (factored == null) {
+      factored = SpecFactoring.factoredLayers(spec);
+      factoredAt = SpecFactoring.layerIndices(spec);
+    }
+    return spec;
+  }
+
+  /** Runs the tapped forward pass once (see {@link #factoredLayers()}). */
+  private void ensureTapped() {
+    if (tapProbes != null) {
+      return;
+    }
+    int count = factored.size();
+    NDArray[] inputs = new NDArray[count];
+    NDArray[] probes = new NDArray[count];
     try (PyTorchRuntime.GradMode on = PyTorchRuntime.GradMode.on();
         NDScope scope = new NDScope()) {
-      // a fresh handle: the autograd call names its arguments, and u must stay the caller's
-      NDList seed = new NDList(t.array().stopGradient());
-      return result(net.layout, PyTorchRuntime.grad(outputs, aliases, seed, false,
-          net.algebra.manager()));
+      BatchSource.Materialized b =
+          objective.source().materialize(manager, net.device(), net.dataType());
+      NDList out = net.forward(manager, aliases, b.data(), objective, (layer, input, output) -> {
+        int l = Arrays.binarySearch(factoredAt, layer);
+        inputs[l] = input.stopGradient();
+        NDArray eps = output.zerosLike();
+        eps.setRequiresGradient(true);
+        probes[l] = eps;
+        return output.add(eps);
+      });
+      for (int l = 0; l < count; l++) {
+        if (probes[l] == null) {
+          throw new IllegalStateException(
+              "factoredLayers: layer " + factored.get(l).name() + " was not run by the forward"
+                  + " pass");
+        }
+      }
+      tapOutputs = keep(out);
+      tapInputs = keep(new NDList(inputs));
+      tapProbes = keep(new NDList(probes));
     }
+  }
+
+  @Override
+  public Tensor layerInputs(int layer) {
+    ensureLive();
+    ModelSpec spec = spec("layerInputs");
+    Objects.checkIndex(layer, factored.size());
+    ensureTapped();
+    FactoredLayer f = factored.get(layer);
+    double[] x;
+    try (PyTorchRuntime.GradMode off = PyTorchRuntime.GradMode.off()) {
+      x = DjlTensor.toHost(tapInputs.get(layer));
+    }
+    return net.algebra.fromArray(SpecFactoring.layerInputs(spec, factoredAt[layer], x, batchSize),
+        batchSize, f.inputDim(), f.positions());
+  }
+
+  @Override
+  public List<Tensor> layerOutputGradients(Tensor u) {
+    ensureLive();
+    spec("layerOutputGradients");
+    DjlTensor t = outputSeed(u, "layerOutputGradients");
+    ensureTapped();
+    List<Tensor> out = new ArrayList<>(factored.size());
+    try (PyTorchRuntime.GradMode on = PyTorchRuntime.GradMode.on();
+        NDScope scope = new NDScope()) {
+      NDList d = PyTorchRuntime.grad(tapOutputs, tapProbes, new NDList(t.array().stopGradient()),
+          false, net.algebra.manager());
+      try (PyTorchRuntime.GradMode off = PyTorchRuntime.GradMode.off()) {
+        for (int l = 0; l < factored.size(); l++) {
+          FactoredLayer f = factored.get(l);
+          out.add(net.algebra.adopt(
+              d.get(l).reshape(batchSize, f.outputDim(), f.positions())));
+        }
+      }
+    } catch (RuntimeException | Error e) {
+      out.forEach(Tensor::close);
+      throw e;
+    }
+    return out;
   }
 
   /**
@@ -578,6 +704,9 @@ public final class DjlCurvature implements Curvature {
       outputLeaves = null;
       lossGradientGraph = null;
       lossOutputGradient = null;
+      tapOutputs = null;
+      tapInputs = null;
+      tapProbes = null;
     }
   }
 

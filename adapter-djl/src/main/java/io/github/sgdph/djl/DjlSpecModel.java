@@ -80,6 +80,7 @@ public final class DjlSpecModel implements SpecModel {
       importValues(parameters);
       importValues(spec.initialRunningStatistics());
       net.runningStatisticsTracker(this::updateRunningStatistics);
+      net.spec(spec);
     } catch (RuntimeException e) {
       algebra.close();
       throw e;

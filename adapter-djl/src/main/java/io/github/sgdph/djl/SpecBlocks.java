@@ -23,6 +23,7 @@ import io.github.sgdph.model.ModelSpec;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -82,7 +83,7 @@ final class SpecBlocks {
       if (d.bias()) {
         params.put(p + "bias", lin.getParameters().get("bias"));
       }
-      return lin;
+      return new Tapped(lin, i);
     } else if (l instanceof LayerSpec.Conv2d c) {
       Conv2d conv =
           Conv2d.builder()
@@ -96,7 +97,7 @@ final class SpecBlocks {
       if (c.bias()) {
         params.put(p + "bias", conv.getParameters().get("bias"));
       }
-      return conv;
+      return new Tapped(conv, i);
     } else if (l instanceof LayerSpec.BatchNorm b) {
       BatchNorm bn =
           BatchNorm.builder()
@@ -201,6 +202,60 @@ final class SpecBlocks {
           nodes[i].initialize(manager, dataType, withBatch(batch, spec.shapeBefore(i)));
         }
       }
+    }
+  }
+
+  /**
+   * Receives the input and the (pre-activation) output of every dense and convolution layer of
+   * a forward pass whose {@link ParameterStore} implements it: the Kronecker-factor SPI's pass
+   * ({@code DjlCurvature#factoredLayers()}).
+   */
+  interface LayerTap {
+    /**
+     * One layer's input and output.
+     *
+     * @param layer the spec layer (node) index
+     * @param input the layer's input {@code a} (batch first)
+     * @param output the layer's output {@code s = W a + b}
+     * @return the array the forward pass continues with: {@code output} plus a zero leaf whose
+     *     gradient is the gradient with respect to {@code s}
+     */
+    NDArray tap(int layer, NDArray input, NDArray output);
+  }
+
+  /**
+   * A dense or convolution layer of the spec: DJL's block, and in a pass whose store is a {@link
+   * LayerTap} its input and output handed to the tap. Any other pass runs DJL's block unchanged.
+   */
+  static final class Tapped extends AbstractBlock {
+    private final Block layer;
+    private final int index;
+
+    Tapped(Block layer, int index) {
+      this.layer = addChildBlock(layer.getClass().getSimpleName().toLowerCase(Locale.ROOT),
+          layer);
+      this.index = index;
+    }
+
+    @Override
+    protected NDList forwardInternal(
+        ParameterStore store, NDList inputs, boolean training, PairList<String, Object> params) {
+      NDList out = layer.forward(store, inputs, training, params);
+      if (store instanceof LayerTap tap) {
+        return new NDList(tap.tap(index, inputs.singletonOrThrow(), out.singletonOrThrow()));
+      }
+      return out;
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+      return layer.getOutputShapes(inputShapes);
+    }
+
+    @Override
+    protected void initializeChildBlocks(
+        NDManager manager, DataType dataType, Shape... inputShapes) {
+      layer.initialize(manager, dataType, inputShapes);
     }
   }
 

@@ -353,7 +353,7 @@ public abstract class CurvatureConformanceKit {
     }
   }
 
-  private static ArrayBatch toFloat32(ArrayBatch b) {
+  static ArrayBatch toFloat32(ArrayBatch b) {
     double[] x = b.x();
     for (int i = 0; i < x.length; i++) {
       x[i] = (float) x[i];
@@ -1382,6 +1382,48 @@ public abstract class CurvatureConformanceKit {
             assertTrue(cmp.within(tol),
                 s.name + ": largest deviation " + cmp.worst() + " > " + tol);
           });
+    }
+  }
+
+  /**
+   * The Kronecker-factor SPI ({@link Curvature#factoredLayers()}, {@link Curvature#layerInputs},
+   * {@link Curvature#layerOutputGradients}) on small models — dense, convolutions strided and
+   * padded with and without bias, train-mode batch norm — against the float64 reference at the
+   * same point, and KFAC's and EKFAC's operators built from it ({@link KroneckerConformance}:
+   * 1e-12 in float64, derived tolerances in float32). A backend without the SPI is skipped
+   * visibly (aborted, naming the backend), never passed.
+   */
+  @Nested
+  @DisplayName("Kronecker-factor SPI (KFAC, KFC, EKFAC)")
+  class KroneckerFactorSpi {
+    private Stream<DynamicTest> perNet(Consumer<KroneckerConformance.Pair> body) {
+      return KroneckerConformance.nets().stream()
+          .map(n -> DynamicTest.dynamicTest(n.name(), () -> {
+            try (KroneckerConformance.Pair p =
+                KroneckerConformance.pair(n, backend(), referenceBackend(), dtype())) {
+              body.accept(p);
+            }
+          }));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> required_factoredLayersAreTheReferencesAndBadArgumentsAreRefused() {
+      return perNet(KroneckerConformance::checkLayers);
+    }
+
+    @TestFactory
+    Stream<DynamicTest> required_layerInputsAndOutputGradientsAgreeWithTheReference() {
+      return perNet(p -> KroneckerConformance.checkAgainstReference(p, referenceBackend(), true));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> required_sampleGradientMatricesAreThePerTermGradients() {
+      return perNet(p -> KroneckerConformance.checkSampleGradients(p, referenceBackend()));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> required_kfacAndEkfacOperatorsAgreeWithTheReference() {
+      return perNet(p -> KroneckerConformance.checkAgainstReference(p, referenceBackend(), false));
     }
   }
 
