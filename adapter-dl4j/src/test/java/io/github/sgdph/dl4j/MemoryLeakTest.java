@@ -193,8 +193,10 @@ class MemoryLeakTest {
   }
 
   /**
-   * The Kronecker-factor SPI over 1000 backward passes (250 rounds of {@link #kroneckerRound}
-   * after 200 of warm-up) on the CNN keeps the resident set flat, as the products do.
+   * The Kronecker-factor SPI over 250 rounds of {@link #kroneckerRound} (750 backward passes
+   * read at the factored layers, 500 layer inputs; after 200 rounds of warm-up) on the CNN keeps
+   * the resident set flat, as the products do: a round's results are about 1.5 MB, so a leak of
+   * them would grow it by some 370 MB. Measured: 304 → 239 MB (samples 364 … 239 MB).
    */
   @Test
   void memoryStaysFlatOverTheKroneckerFactorSpi() {
