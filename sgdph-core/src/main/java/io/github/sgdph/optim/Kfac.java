@@ -33,8 +33,8 @@ import java.util.Map;
  * <p>The factors come from the backend's Kronecker-factor SPI ({@link
  * Curvature#factoredLayers()}); a backend without it is refused with {@link
  * UnsupportedOperationException}. The Monte-Carlo and exact Fisher need the loss and the labels
- * ({@link LabelledObjective}, which the reference backend's and DL4J spec models' objectives are); {@code empirical}
- * needs neither. The draws of step {@code t} use seed {@code seed + t}.
+ * ({@link LabelledObjective}, which the reference backend's and DL4J spec models' objectives
+ * are); {@code empirical} needs neither. The draws of step {@code t} use seed {@code seed + t}.
  *
  * <p>State: scalars {@code t}, {@code updates}; buffers {@code momentum_buffer}, the running
  * factors ({@code factors.*}) and the factors of the current inverse ({@code inverse.*}), so a
