@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the tables and plots of EXPERIMENTS.md:
-#   experiments/run.sh                   # all five experiments, one after the other
+#   experiments/run.sh                   # all six experiments, one after the other
 #   experiments/run.sh sgdph-cnn ...     # some of them
 # Each writes experiments/results/NAME/{summary.md,*.csv,*.png,log.txt}. Needs Fashion-MNIST
 # (apt-get install dataset-fashion-mnist) and builds the experiments module first. Run nothing
@@ -10,7 +10,7 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
-  names=(sgdph-cnn sgn-large-batch hf-autoencoder hessian-analysis resnet-sgdph)
+  names=(sgdph-cnn sgn-large-batch hf-autoencoder hessian-analysis resnet-sgdph kfac-fashion lstm-bdhf)
 fi
 if [ "${SKIP_BUILD:-}" != "1" ]; then
   ./mvnw -B -q -DskipTests -pl cli,experiments -am package

@@ -78,6 +78,33 @@ public final class Dl4jBackend implements SpecBackend {
     return true;
   }
 
+  /**
+   * True: an {@code lstm} builds as DL4J {@code LSTM} layers (one per stacked layer, the top one
+   * in {@code LastTimeStep} unless it returns the sequence; {@link SpecNetworks}), whose exact
+   * R-operator through time the adapter computes ({@code LstmOp}).
+   *
+   * @return true
+   */
+  @Override
+  public boolean supportsRecurrentModels() {
+    return true;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Besides, a {@code flatten} of a sequence (an {@code lstm}'s {@code [T, H]} output): DL4J
+   * has no pre-processor that flattens {@code [n, T, H]} to {@code [n, T·H]}.
+   */
+  @Override
+  public String unsupportedReason(ModelSpec spec) {
+    String reason = SpecBackend.super.unsupportedReason(spec);
+    if (reason != null) {
+      return reason;
+    }
+    return SpecNetworks.unflattenable(spec);
+  }
+
   @Override
   public Set<DType> supportedDTypes() {
     return Set.of(DType.FLOAT32, DType.FLOAT64);
@@ -92,7 +119,7 @@ public final class Dl4jBackend implements SpecBackend {
     Objects.requireNonNull(parameters, "parameters");
     Objects.requireNonNull(dtype, "dtype");
     spec.validateParameters(parameters);
-    requireSupported(spec); // LSTMs: not yet (issue 20)
+    requireSupported(spec);
     SpecNetworks.Built built = SpecNetworks.build(spec, Nd4jAlgebra.nd4jType(dtype));
     Dl4jSpecModel m = new Dl4jSpecModel(spec, parameters, built);
     LOG.debug("built {} in {} with {} trainable entries", spec, dtype.jsonName(),

@@ -12,7 +12,6 @@ import java.util.Objects;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Loss, gradient and exact curvature products of a Deeplearning4j network on one batch, at the
@@ -251,9 +250,13 @@ final class Dl4jCurvature implements Curvature {
     return vectorOf(grad);
   }
 
-  /** The shape of the network outputs, {@code [n, k]}. */
+  /** The shape of the network outputs, {@code [n, k]} ({@code [n, k, T]} for sequences). */
   private int[] outputShape() {
-    return new int[] {n, Math.toIntExact(output.size(1))};
+    int[] s = new int[output.rank()];
+    for (int i = 0; i < s.length; i++) {
+      s[i] = Math.toIntExact(output.size(i));
+    }
+    return s;
   }
 
   /**
@@ -347,8 +350,9 @@ final class Dl4jCurvature implements Curvature {
       }
       seed = Scratch.detach(Nd4j.zeros(scaled.dataType(), scaled.shape()));
       for (int i = 0; i < n; i++) {
-        INDArray row = seed.get(NDArrayIndex.point(i), NDArrayIndex.all());
-        row.assign(scaled.get(NDArrayIndex.point(i), NDArrayIndex.all()));
+        // sample i's outputs (a row, or its [k, T] sequence)
+        INDArray row = seed.slice(i);
+        row.assign(scaled.slice(i));
         try (MemoryWorkspace ws = Scratch.scope()) {
           out.add(vectorOf(backwardFrom(seed, null)));
         }
@@ -479,7 +483,7 @@ final class Dl4jCurvature implements Curvature {
     Objects.requireNonNull(v, "v");
     int[] idx = core.rootIndices(v.layout(), "v");
     INDArray[][] vs = core.directionSlots(v, idx, "v");
-    int[] shape = {n, (int) output.size(1)};
+    int[] shape = outputShape();
     try (MemoryWorkspace ws = Scratch.scope()) {
       INDArray r = rOutput(rForward(vs));
       INDArray a = r == null ? Nd4j.zeros(output.dataType(), output.shape()) : r.dup('c');

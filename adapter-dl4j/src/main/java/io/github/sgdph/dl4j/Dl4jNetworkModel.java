@@ -39,9 +39,9 @@ import org.nd4j.linalg.dataset.api.DataSet;
  *
  * <p><b>Parameters.</b> The trainable parameters are the network's own {@code paramTable()}
  * views (batch-norm {@code mean}/{@code var} excluded), so updates land in the network. Blocks
- * are named by DL4J's keys ({@code 0_W}, {@code 0_b}, {@code 1_gamma}, ...) with DL4J's shapes,
- * except that biases, {@code gamma} and {@code beta} are 1-D ({@code [n]}), which makes them
- * SGD-PH's channel-wise tensors. Changes through this model make older curvatures stale;
+ * are named by DL4J's keys ({@code 0_W}, {@code 0_b}, {@code 1_gamma}, an LSTM's {@code 2_W},
+ * {@code 2_RW}, {@code 2_b}, ...) with DL4J's shapes, except that biases, {@code gamma} and
+ * {@code beta} are 1-D ({@code [n]}), which makes them SGD-PH's channel-wise tensors. Changes through this model make older curvatures stale;
  * changes made to the network directly are not seen. Not thread-safe.
  */
 public final class Dl4jNetworkModel implements CurvatureModel<DataSet> {

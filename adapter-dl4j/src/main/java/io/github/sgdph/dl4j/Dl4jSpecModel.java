@@ -53,13 +53,14 @@ public final class Dl4jSpecModel implements SpecModel {
       if (!e.trainable()) {
         continue;
       }
-      String key = built.layerId()[e.layerIndex()] + "_" + dl4jName(spec, e);
+      boolean lstm = spec.layers().get(e.layerIndex()) instanceof LayerSpec.Lstm;
+      String key = lstm ? lstmKey(built, e) : built.layerId()[e.layerIndex()] + "_" + dl4jName(spec, e);
       NetworkPlan.Param param = plan.params.stream().filter(p -> p.key().equals(key)).findFirst()
           .orElseThrow(() -> new IllegalStateException("no DL4J parameter " + key));
       boolean dense = spec.layers().get(e.layerIndex()) instanceof LayerSpec.Dense
           && e.name().endsWith(".weight");
-      blocks.add(new NetworkCore.Block(
-          param, dense ? NetworkCore.Mapping.TRANSPOSE : NetworkCore.Mapping.RESHAPE));
+      blocks.add(new NetworkCore.Block(param, lstm ? NetworkCore.Mapping.LSTM_GATES
+          : dense ? NetworkCore.Mapping.TRANSPOSE : NetworkCore.Mapping.RESHAPE));
     }
     this.core = new NetworkCore(plan, layout, blocks);
     this.normOp = normOps(spec, built, plan);
@@ -90,6 +91,22 @@ public final class Dl4jSpecModel implements SpecModel {
       }
     }
     return out;
+  }
+
+  /**
+   * The DL4J key of an {@code lstm} entry: {@code weight_ih_lk → <id of stacked layer k>_W},
+   * {@code weight_hh_lk → …_RW}, {@code bias_lk → …_b}.
+   */
+  private static String lstmKey(SpecNetworks.Built built, ModelSpec.Entry e) {
+    String role = e.role();
+    int u = role.lastIndexOf("_l");
+    String id = built.stackIds()[e.layerIndex()][Integer.parseInt(role.substring(u + 2))];
+    return id + "_" + switch (role.substring(0, u)) {
+      case "weight_ih" -> "W";
+      case "weight_hh" -> "RW";
+      case "bias" -> "b";
+      default -> throw new IllegalStateException("unknown entry " + e.name());
+    };
   }
 
   private static String dl4jName(ModelSpec spec, ModelSpec.Entry e) {

@@ -22,6 +22,13 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * The network outputs {@code z} are the logits for the two cross-entropies and the
  * activations for squared error, so that the generalized Gauss-Newton matrix
  * {@code Jᵀ H_L J} is positive semi-definite (Schraudolph 2002).
+ *
+ * <p>A <em>sequence</em> head (DL4J's {@code RnnOutputLayer}) takes outputs and targets
+ * {@code [n, k, T]}: every time step of every sample is a row of the loss above, and the batch
+ * loss is {@code L = c · Σ_i Σ_t ℓ_it} with {@code c = 1/n} ({@code 1/(n k)} for MSE), {@code n}
+ * the number of sequences — DL4J's own score ({@code BaseOutputLayer.computeScore} sums the loss
+ * over the {@code n·T} rows of {@code TimeSeriesUtils.reshape3dTo2d} and divides by the
+ * minibatch size {@code n}); the term of sample {@code i} is its sum over time steps.
  */
 final class LossHead {
 
@@ -37,11 +44,18 @@ final class LossHead {
   final boolean perElement;
   /** A description for messages, e.g. {@code OutputLayer softmax + MCXENT}. */
   final String description;
+  /** Whether outputs and targets are sequences {@code [n, k, T]} (an {@code RnnOutputLayer}). */
+  final boolean sequence;
 
   LossHead(Kind kind, boolean perElement, String description) {
+    this(kind, perElement, description, false);
+  }
+
+  LossHead(Kind kind, boolean perElement, String description, boolean sequence) {
     this.kind = kind;
     this.perElement = perElement;
     this.description = description;
+    this.sequence = sequence;
   }
 
   /** The loss at outputs {@code z} and targets {@code y}. */
@@ -60,11 +74,15 @@ final class LossHead {
     /** {@code s_i}: the row sums of the labels (cross-entropy only). */
     private INDArray labelMass;
 
-    Eval(INDArray z, INDArray y) {
-      this.z = z;
-      this.y = y;
-      long n = z.size(0);
-      this.c = perElement ? 1.0 / (n * z.size(1)) : 1.0 / n;
+    /** The number of sequences (of a sequence head; else unused). */
+    private final long sequences;
+
+    Eval(INDArray z3, INDArray y3) {
+      this.sequences = z3.size(0);
+      this.z = rows(z3);
+      this.y = rows(y3);
+      long n = sequences;
+      this.c = perElement ? 1.0 / (n * z3.size(1)) : 1.0 / n;
       switch (kind) {
         case SOFTMAX_CROSS_ENTROPY -> {
           INDArray m = Nd4jArrays.max(z, 1);
@@ -100,13 +118,23 @@ final class LossHead {
       labelMass = s.keep(labelMass);
     }
 
+    /** A sequence head's {@code [n, k, T]} as time-major rows; others as they are. */
+    private INDArray rows(INDArray a) {
+      return sequence ? LstmOp.toTimeMajor(a, false) : a;
+    }
+
+    /** Rows back to the outputs' shape. */
+    private INDArray outputs(INDArray rows) {
+      return sequence ? LstmOp.fromTimeMajor(rows, sequences, false) : rows;
+    }
+
     /** {@code ∇_z L}. */
     INDArray gradient() {
-      return switch (kind) {
+      return outputs(switch (kind) {
         case SOFTMAX_CROSS_ENTROPY -> Nd4jArrays.mulColumn(p, labelMass).subi(y).muli(c);
         case SQUARED_ERROR -> z.sub(y).muli(2 * c);
         case SIGMOID_BINARY_CROSS_ENTROPY -> p.sub(y).muli(c);
-      };
+      });
     }
 
     /** {@code H_L u}; null for {@code u == null}. */
@@ -114,6 +142,10 @@ final class LossHead {
       if (u == null) {
         return null;
       }
+      return outputs(rowsHessianVector(rows(u)));
+    }
+
+    private INDArray rowsHessianVector(INDArray u) {
       return switch (kind) {
         case SOFTMAX_CROSS_ENTROPY -> {
           INDArray pu = p.mul(u);

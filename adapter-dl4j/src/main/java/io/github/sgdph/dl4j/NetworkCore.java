@@ -27,7 +27,31 @@ final class NetworkCore {
     /** The same entries in row-major order (e.g. a bias {@code [n]} ↔ DL4J's {@code [1, n]}). */
     RESHAPE,
     /** A transpose: PyTorch's dense weight {@code [out, in]} ↔ DL4J's {@code [in, out]}. */
-    TRANSPOSE
+    TRANSPOSE,
+    /**
+     * An LSTM entry of the case format, {@code [4H, m]} ({@code weight_ih}, {@code weight_hh})
+     * or {@code [4H]} (the bias) with the gates' row blocks in the order {@code i, f, g, o}, ↔
+     * DL4J's {@code [m, 4H]} ({@code W}, {@code RW}) or {@code [1, 4H]} ({@code b}) with the
+     * column blocks {@code g, f, o, i}: the blocks reordered and transposed.
+     */
+    LSTM_GATES
+  }
+
+  /** DL4J's column block {@code j} of an LSTM holds the case format's gate block {@code [j]}. */
+  private static final int[] DL4J_GATE_FROM_SPEC = {2, 1, 3, 0};
+  /** The case format's gate block {@code s} is DL4J's column block {@code [s]}. */
+  private static final int[] SPEC_GATE_FROM_DL4J = {3, 1, 0, 2};
+
+  /**
+   * The gate blocks of {@code a}'s {@code [4H, m]} rows reordered: block {@code j} of the
+   * result is block {@code from[j]} of {@code a} (a new array).
+   */
+  private static INDArray reorderGates(INDArray a, int[] from) {
+    long rows = a.size(0);
+    long m = a.size(1);
+    // each gate block a row of [4, H·m]: one gather of whole rows, then back to [4H, m]
+    INDArray blocks = a.dup('c').reshape('c', 4, rows / 4 * m);
+    return Nd4j.pullRows(blocks, 1, from).reshape('c', rows, m);
   }
 
   /** One block: the plan's parameter and the mapping. */
@@ -71,7 +95,8 @@ final class NetworkCore {
 
   /**
    * The core of a user's own network: blocks named by DL4J's keys ({@code 0_W},
-   * {@code conv1_b}, ...) with DL4J's shapes, except that every parameter but a weight is 1-D
+   * {@code conv1_b}, ...) with DL4J's shapes, except that every parameter but a weight
+   * ({@code W}, an LSTM's {@code RW}) is 1-D
    * ({@code [n]}: biases, batch-norm scale and shift), which makes them SGD-PH's channel-wise
    * tensors.
    */
@@ -80,7 +105,8 @@ final class NetworkCore {
     List<Block> blocks = new ArrayList<>();
     for (NetworkPlan.Param p : plan.params) {
       long[] s = p.view().shape();
-      boolean vector = !p.name().equals("W");
+      // the weights (a layer's W, an LSTM's recurrent RW) keep their matrix shape
+      boolean vector = !p.name().equals("W") && !p.name().equals("RW");
       int[] shape = new int[vector ? 1 : s.length];
       for (int i = 0; i < shape.length; i++) {
         shape[i] = Math.toIntExact(vector ? p.view().length() : s[i]);
@@ -117,6 +143,14 @@ final class NetworkCore {
     if (k.mapping == Mapping.TRANSPOSE) {
       return blockArray.transpose();
     }
+    if (k.mapping == Mapping.LSTM_GATES) {
+      INDArray rows = blockArray.rank() == 1 ? blockArray.reshape(blockArray.length(), 1)
+          : blockArray;
+      INDArray t = reorderGates(rows, DL4J_GATE_FROM_SPEC).transpose();
+      long[] target = k.param.view().shape();
+      // DL4J's LSTM bias view may be 1-D [4H] rather than [1, 4H]
+      return Arrays.equals(t.shape(), target) ? t : t.reshape('c', target);
+    }
     long[] target = k.param.view().shape();
     return Arrays.equals(blockArray.shape(), target) ? blockArray : blockArray.reshape('c', target);
   }
@@ -130,6 +164,12 @@ final class NetworkCore {
     long[] shape = Nd4jAlgebra.toLong(layout.block(b).shape());
     if (k.mapping == Mapping.TRANSPOSE) {
       return networkArray.transpose().dup('c');
+    }
+    if (k.mapping == Mapping.LSTM_GATES) {
+      // DL4J's LSTM bias view (and its gradient) may be 1-D [4H]: as a row [1, 4H]
+      INDArray m = networkArray.rank() == 1
+          ? networkArray.reshape(1, networkArray.length()) : networkArray;
+      return reorderGates(m.transpose(), SPEC_GATE_FROM_DL4J).reshape('c', shape);
     }
     INDArray out = Nd4j.createUninitialized(networkArray.dataType(), shape, 'c');
     // the entries in row-major order, whatever the source's ordering (a reshape of a
@@ -339,7 +379,7 @@ final class NetworkCore {
           "features: the network cannot take inputs of shape " + Arrays.toString(x.shape())
               + " (" + e.getMessage() + ")", e);
     }
-    if (out.length != 2 || out[1] != y.size(1)) {
+    if (out.length != y.rank() || out[1] != y.size(1) || (out.length == 3 && out[2] != y.size(2))) {
       throw new IllegalArgumentException(
           "labels: shape " + Arrays.toString(y.shape()) + " but the network outputs "
               + Arrays.toString(Arrays.copyOfRange(out, 1, out.length)) + " per sample");
@@ -387,10 +427,14 @@ final class NetworkCore {
       throw new IllegalArgumentException("features: the batch is empty");
     }
     long k = plan.outputSize;
-    if (y.rank() != 2 || y.size(0) != n || (k > 0 && y.size(1) != k)) {
+    // a sequence head (RnnOutputLayer) takes a target per time step: [n, k, T]
+    boolean seq = plan.head.sequence;
+    long steps = seq && x.rank() == 3 ? x.size(2) : -1;
+    if (y.rank() != (seq ? 3 : 2) || y.size(0) != n || (k > 0 && y.size(1) != k)
+        || (steps > 0 && y.size(2) != steps)) {
       throw new IllegalArgumentException(
           "labels: shape " + Arrays.toString(y.shape()) + " but the network needs [" + n + ", "
-              + (k > 0 ? k : "k") + "]");
+              + (k > 0 ? k : "k") + (seq ? ", " + (steps > 0 ? steps : "T") : "") + "]");
     }
     if (!Nd4jArrays.allFinite(x)) {
       throw new IllegalArgumentException("features: contain NaN or infinite values");

@@ -13,6 +13,7 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
@@ -24,10 +25,14 @@ import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.GravesLSTM;
+import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -442,11 +447,36 @@ final class NetworkPlan {
         OutputLayer o = (OutputLayer) lc;
         int z = affine(site, layer, o.hasBias(), in);
         outputSize = o.getNOut();
-        return head(site, o.getActivationFn(), o.getLossFn(), z);
+        return head(site, o.getActivationFn(), o.getLossFn(), z, false);
+      }
+      if (k == RnnOutputLayer.class) {
+        RnnOutputLayer o = (RnnOutputLayer) lc;
+        requireNcw(site, o.getRnnDataFormat());
+        int z = add(site, new TimeDistributedAffineOp(where, o.hasBias()), in);
+        param(site, layer, "W", z, 0);
+        if (o.hasBias()) {
+          param(site, layer, "b", z, 1);
+        }
+        outputSize = o.getNOut();
+        return head(site, o.getActivationFn(), o.getLossFn(), z, true);
+      }
+      if (k == LSTM.class) {
+        return lstm(site, (LSTM) lc, layer, in);
+      }
+      if (k == LastTimeStep.class) {
+        org.deeplearning4j.nn.conf.layers.Layer u = ((LastTimeStep) lc).getUnderlying();
+        if (u.getClass() != LSTM.class) {
+          throw site.unsupported(u.getClass().getSimpleName() + " in the LastTimeStep " + where);
+        }
+        int h = lstm(site, (LSTM) u, layer, in);
+        return add(site, new LastStepOp(where, nwc((LSTM) u)), h);
+      }
+      if (k == GravesLSTM.class) {
+        throw site.unsupported(where + ": peephole connections (use LSTM)");
       }
       if (k == LossLayer.class) {
         LossLayer o = (LossLayer) lc;
-        return head(site, o.getActivationFn(), o.getLossFn(), in);
+        return head(site, o.getActivationFn(), o.getLossFn(), in, false);
       }
       if (k == ActivationLayer.class) {
         return add(site, activation(site, ((ActivationLayer) lc).getActivationFn()), in);
@@ -566,8 +596,33 @@ final class NetworkPlan {
       throw site.unsupported("the " + site.where);
     }
 
-    private int head(Site site, IActivation act, ILossFunction loss, int in) {
-      head = lossHead(site, act, loss, options.bcePerElement());
+    /**
+     * A DL4J {@code LSTM} (sigmoid gates, tanh activation, {@code NCW} or {@code NWC} data): an
+     * {@link LstmOp} over DL4J's {@code W}, {@code RW} and {@code b}.
+     */
+    private int lstm(Site site, LSTM l, Layer layer, int in) {
+      IActivation gate = l.getGateActivationFn();
+      if (gate == null || gate.getClass() != ActivationSigmoid.class) {
+        throw site.unsupported("the gate activation "
+            + (gate == null ? "null" : gate.getClass().getSimpleName()) + " of " + site.where
+            + " (sigmoid only)");
+      }
+      IActivation act = l.getActivationFn();
+      if (act == null || act.getClass() != ActivationTanH.class) {
+        throw site.unsupported("the activation "
+            + (act == null ? "null" : act.getClass().getSimpleName()) + " of " + site.where
+            + " (tanh only)");
+      }
+      int op = add(site, new LstmOp(site.where, l.getNOut(), nwc(l)), in);
+      param(site, layer, "W", op, 0);
+      param(site, layer, "RW", op, 1);
+      param(site, layer, "b", op, 2);
+      return op;
+    }
+
+    private int head(Site site, IActivation act, ILossFunction loss, int in, boolean sequence) {
+      LossHead h = lossHead(site, act, loss, options.bcePerElement());
+      head = sequence ? new LossHead(h.kind, h.perElement, h.description, true) : h;
       if (head.kind == LossHead.Kind.SQUARED_ERROR) {
         return add(site, activation(site, act), in);
       }
@@ -635,7 +690,26 @@ final class NetworkPlan {
     if (lc instanceof OutputLayer o) {
       return new long[] {o.getNIn()};
     }
+    if (lc instanceof LSTM l) {
+      return nwc(l) ? new long[] {-1, l.getNIn()} : new long[] {l.getNIn(), -1};
+    }
+    if (lc instanceof RnnOutputLayer o) {
+      return new long[] {o.getNIn(), -1};
+    }
+    if (lc instanceof LastTimeStep w) {
+      return firstInput(w.getUnderlying());
+    }
     return null;
+  }
+
+  private static boolean nwc(LSTM l) {
+    return l.getRnnDataFormat() == RNNFormat.NWC;
+  }
+
+  private static void requireNcw(Site site, RNNFormat f) {
+    if (f == RNNFormat.NWC) {
+      throw site.unsupported("NWC data on " + site.where + " (NCW: [n, features, time steps])");
+    }
   }
 
   private static void requireNchw(Site site, CNN2DFormat f) {

@@ -113,8 +113,11 @@ abstract class Op {
     }
   }
 
-  /** What an R-forward pass leaves for the R-backward pass. */
-  static final class RState {
+  /**
+   * What an R-forward pass leaves for the R-backward pass (a stage with more than one
+   * intermediate array extends it, as {@link LstmOp}).
+   */
+  static class RState {
     /** The R-derivative of the input (null for zero). */
     final INDArray rIn;
     /** The R-derivative of the output (null for zero). */

@@ -13,6 +13,7 @@ import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.PreprocessorVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
@@ -21,10 +22,12 @@ import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -56,6 +59,11 @@ import org.nd4j.linalg.lossfunctions.impl.LossMSE;
  *   <li>{@code identity} → an identity {@code ActivationLayer} in a chain; no vertex in a graph
  *       (its consumers read its input);
  *   <li>{@code add} → {@code ElementWiseVertex(Add)};
+ *   <li>{@code lstm} → one DL4J {@code LSTM} per stacked layer (sigmoid gates, tanh, {@code NWC}
+ *       data: the case format's {@code [n, T, F]} as it is), the top one wrapped in
+ *       {@code LastTimeStep} unless {@code return_sequences}; in a chain consecutive layers, in a
+ *       graph vertices {@code <node>-l<k>} below the top one, which is named as the node (the
+ *       entries' gate order and layout are mapped by {@link NetworkCore.Mapping#LSTM_GATES});
  *   <li>the loss → the {@code OutputLayer}'s (or an appended {@code LossLayer}'s, vertex
  *       {@value #LOSS}) softmax + {@code MCXENT}, identity + {@code MSE}, or sigmoid +
  *       {@code XENT}.
@@ -78,9 +86,12 @@ final class SpecNetworks {
    * @param net the {@code MultiLayerNetwork} or {@code ComputationGraph}
    * @param layerId per spec node, the id of its DL4J layer (the prefix of its parameters' keys:
    *     a layer index or a vertex name), null for a node without one (flatten, identity, add)
+   * @param stackIds per spec node, the ids of its stacked DL4J {@code LSTM} layers (bottom to
+   *     top), null for a node that is no {@code lstm}
    * @param trainModeBatchNorm the ids of the train-mode batch norms
    */
-  record Built(Model net, String[] layerId, Set<String> trainModeBatchNorm) {
+  record Built(
+      Model net, String[] layerId, String[][] stackIds, Set<String> trainModeBatchNorm) {
     /** The DL4J layer of an id. */
     Layer layer(String id) {
       return net instanceof ComputationGraph g
@@ -98,9 +109,38 @@ final class SpecNetworks {
 
   private static InputType inputType(ModelSpec spec) {
     int[] in = spec.inputShape();
-    return in.length == 3
-        ? InputType.convolutional(in[1], in[2], in[0])
-        : InputType.feedForward(in[0]);
+    return switch (in.length) {
+      case 3 -> InputType.convolutional(in[1], in[2], in[0]);
+      case 2 -> InputType.recurrent(in[1], in[0], RNNFormat.NWC);
+      default -> InputType.feedForward(in[0]);
+    };
+  }
+
+  /**
+   * Stacked layer {@code k} of an {@code lstm} op: DL4J's {@code LSTM} over {@code NWC} data,
+   * in {@code LastTimeStep} if it is the top one of an op that returns the last hidden state.
+   */
+  private static org.deeplearning4j.nn.conf.layers.Layer lstmLayer(LayerSpec.Lstm l, int k) {
+    LSTM lstm = new LSTM.Builder().nIn(l.inputSizeOf(k)).nOut(l.hidden())
+        .activation(Activation.TANH).gateActivationFunction(Activation.SIGMOID)
+        .dataFormat(RNNFormat.NWC).build();
+    return k == l.numLayers() - 1 && !l.returnSequences() ? new LastTimeStep(lstm) : lstm;
+  }
+
+  /**
+   * Why the backend does not build a spec's {@code flatten} of a sequence (no DL4J pre-processor
+   * reshapes {@code [n, T, H]} to {@code [n, T·H]}), or null if every flatten takes an image.
+   */
+  static String unflattenable(ModelSpec spec) {
+    List<LayerSpec> layers = spec.layers();
+    for (int i = 0; i < layers.size(); i++) {
+      int[] shape = spec.shapeBefore(i);
+      if (layers.get(i) instanceof LayerSpec.Flatten && shape.length != 3) {
+        return "node " + i + " (flatten): the dl4j backend flattens images [C, H, W] only, not "
+            + java.util.Arrays.toString(shape) + " (a sequence)";
+      }
+    }
+    return null;
   }
 
   /**
@@ -157,6 +197,7 @@ final class SpecNetworks {
     boolean outputIsDense = layers.get(last) instanceof LayerSpec.Dense;
     NeuralNetConfiguration.ListBuilder lb = base(dt).list();
     String[] ids = new String[layers.size()];
+    String[][] stacks = new String[layers.size()][];
     Set<String> train = new HashSet<>();
     int m = 0;
     int[] pendingFlatten = null;
@@ -169,6 +210,16 @@ final class SpecNetworks {
       if (pendingFlatten != null) {
         lb.inputPreProcessor(m, flatten(pendingFlatten));
         pendingFlatten = null;
+      }
+      if (l instanceof LayerSpec.Lstm r) {
+        stacks[i] = new String[r.numLayers()];
+        for (int k = 0; k < r.numLayers(); k++) {
+          stacks[i][k] = Integer.toString(m);
+          lb.layer(m, lstmLayer(r, k));
+          m++;
+        }
+        ids[i] = stacks[i][r.numLayers() - 1];
+        continue;
       }
       ids[i] = Integer.toString(m);
       lb.layer(m, layer(l, i == last, spec.loss(), "layers[" + i + "]"));
@@ -187,7 +238,7 @@ final class SpecNetworks {
     lb.validateOutputLayerConfig(false);
     MultiLayerNetwork net = new MultiLayerNetwork(lb.build());
     net.init();
-    return new Built(net, ids, Set.copyOf(train));
+    return new Built(net, ids, stacks, Set.copyOf(train));
   }
 
   private static Built graph(ModelSpec spec, DataType dt) {
@@ -195,6 +246,7 @@ final class SpecNetworks {
     int last = nodes.size() - 1;
     ComputationGraphConfiguration.GraphBuilder gb = base(dt).graphBuilder().addInputs(INPUT);
     String[] ids = new String[nodes.size()];
+    String[][] stacks = new String[nodes.size()][];
     Set<String> train = new HashSet<>();
     // the vertex whose output is each node's (an identity node's is its input's)
     Map<String, String> vertexOf = new HashMap<>();
@@ -212,6 +264,15 @@ final class SpecNetworks {
         gb.addVertex(name, new ElementWiseVertex(ElementWiseVertex.Op.Add), in);
       } else if (l instanceof LayerSpec.Flatten) {
         gb.addVertex(name, new PreprocessorVertex(flatten(spec.shapeBefore(i))), in);
+      } else if (l instanceof LayerSpec.Lstm r) {
+        stacks[i] = new String[r.numLayers()];
+        String[] below = in;
+        for (int k = 0; k < r.numLayers(); k++) {
+          stacks[i][k] = k == r.numLayers() - 1 ? name : name + "-l" + k;
+          gb.addLayer(stacks[i][k], lstmLayer(r, k), below);
+          below = new String[] {stacks[i][k]};
+        }
+        ids[i] = name;
       } else {
         gb.addLayer(name,
             layer(l, i == last, spec.loss(), "nodes[" + i + "] (" + name + ")"), in);
@@ -232,7 +293,7 @@ final class SpecNetworks {
     gb.validateOutputLayerConfig(false);
     ComputationGraph g = new ComputationGraph(gb.build());
     g.init();
-    return new Built(g, ids, Set.copyOf(train));
+    return new Built(g, ids, stacks, Set.copyOf(train));
   }
 
   private static CnnToFeedForwardPreProcessor flatten(int[] chw) {

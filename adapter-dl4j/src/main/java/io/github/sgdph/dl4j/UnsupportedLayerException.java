@@ -17,6 +17,8 @@ public final class UnsupportedLayerException extends IllegalArgumentException {
           + "Truncate/Strict/Same mode); SubsamplingLayer (MAX, AVG; NCHW); ActivationLayer; "
           + "activations identity, relu, tanh, sigmoid, softplus (softmax only before MCXENT); "
           + "GlobalPoolingLayer (AVG over height and width; NCHW); "
+          + "LSTM (sigmoid gates, tanh activation; NCW or NWC), alone or in LastTimeStep; "
+          + "RnnOutputLayer (NCW) with those activations and losses; "
           + "pre-processors CnnToFeedForwardPreProcessor (NCHW) and FeedForwardToCnnPreProcessor; "
           + "no dropout and no weight noise; in a ComputationGraph of one input and one output: "
           + "LayerVertex of those layers, ElementWiseVertex(Add), MergeVertex (dimension 1), "

@@ -76,7 +76,8 @@ import org.slf4j.LoggerFactory;
  * garbage collection) by less than 50 MB after warm-up: a coarse check (the resident set's own
  * samples spread over tens of MB, e.g. 447, 322, 278, 250, 256, 239, ... MB) for gross leaks, such
  * as the adapter's pass workspaces turned off ({@code -Dsgdph.dl4j.workspaces=false}): ND4J's
- * native buffers then wait for the garbage collector and the same loop plateaus at ~2.7 GB.
+ * native buffers then wait for the garbage collector and the same loop plateaus at ~2.7 GB. The
+ * same check runs on a two-layer LSTM (issue 20), whose passes loop over the time steps.
  */
 class MemoryLeakTest {
   private static final Logger LOG = LoggerFactory.getLogger(MemoryLeakTest.class);
@@ -200,7 +201,8 @@ class MemoryLeakTest {
    */
   @Test
   void memoryStaysFlatOverTheKroneckerFactorSpi() {
-    productsKeepTheResidentSetFlat(cnn(), 32, MemoryLeakTest::kroneckerRound, "CNN, SPI");
+    productsKeepTheResidentSetFlat(cnn(), 32, MemoryLeakTest::kroneckerRound,
+        "the Kronecker-factor SPI on " + cnn());
   }
 
   /**
@@ -214,9 +216,21 @@ class MemoryLeakTest {
         ResNets.twoBlocks(new int[] {1, 8, 8}, 4, 10, LayerSpec.Mode.TRAIN), 16);
   }
 
+  /**
+   * The same on a two-layer LSTM of the spec (12 time steps of 8 features, 16 hidden units, the
+   * last hidden state into a dense head), built as DL4J {@code LSTM} layers whose passes loop
+   * over time steps with views of per-step rows ({@code LstmOp}): every step's temporaries must
+   * land in the pass workspace too.
+   */
+  @Test
+  void memoryStaysFlatOver1000ProductsOnAnLstm() {
+    productsKeepTheResidentSetFlat(new ModelSpec(new int[] {12, 8}, List.of(
+        new LayerSpec.Lstm(8, 16, 2, false),
+        new LayerSpec.Dense(16, 10, true)), LossKind.SOFTMAX_CROSS_ENTROPY), 16);
+  }
+
   private static void productsKeepTheResidentSetFlat(ModelSpec spec, int batchSize) {
-    productsKeepTheResidentSetFlat(spec, batchSize, MemoryLeakTest::round,
-        spec.isSequential() ? "CNN" : "ResNet");
+    productsKeepTheResidentSetFlat(spec, batchSize, MemoryLeakTest::round, String.valueOf(spec));
   }
 
   private static void productsKeepTheResidentSetFlat(ModelSpec spec, int batchSize,

@@ -7,9 +7,12 @@ import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
@@ -164,5 +167,68 @@ final class Nets {
         .setInputType(InputType.convolutional(6, 5, 2)));
     return new Case("ConvolutionLayer Same + BatchNormalization (CNN) + SubsamplingLayer AVG",
         net, new DataSet(inputs(dt, 3, 2, 6, 5), targets(dt, 3, 2, false)));
+  }
+
+  /**
+   * Every LSTM bias of {@code net} (DL4J's {@code "b"} of layers {@code layers}) drawn from
+   * {@code U(−0.5, 0.5)}, so that no gate's bias is DL4J's constant initialisation.
+   */
+  static void randomLstmBiases(MultiLayerNetwork net, int... layers) {
+    Nd4j.getRandom().setSeed(3);
+    for (int l : layers) {
+      INDArray b = net.getLayer(l).getParam("b");
+      b.assign(Nd4j.rand(b.dataType(), b.shape()).subi(0.5));
+    }
+  }
+
+  /** Sequences {@code [n, k, T]} of one-hot targets per time step. */
+  static INDArray oneHotSequences(DataType dt, int n, int k, int steps) {
+    INDArray y = Nd4j.zeros(dt, n, k, steps);
+    for (int i = 0; i < n; i++) {
+      for (int t = 0; t < steps; t++) {
+        y.putScalar(new int[] {i, (i * 7 + t * 5 + 3) % k, t}, 1.0);
+      }
+    }
+    return y;
+  }
+
+  /**
+   * LSTM (3 → 4, whole sequence) + LastTimeStep(LSTM 4 → 5) + Dense tanh + OutputLayer softmax
+   * + MCXENT, on sequences {@code [6, 3, 5]}.
+   */
+  static Case lstmLastStep(DataType dt) {
+    MultiLayerNetwork net = init(list(dt)
+        .layer(new LSTM.Builder().nIn(3).nOut(4).activation(Activation.TANH).build())
+        .layer(new LastTimeStep(new LSTM.Builder().nIn(4).nOut(5)
+            .activation(Activation.TANH).build()))
+        .layer(new DenseLayer.Builder().nIn(5).nOut(4).activation(Activation.TANH).build())
+        .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(3)
+            .activation(Activation.SOFTMAX).build()));
+    randomLstmBiases(net, 0, 1);
+    return new Case("LSTM + LastTimeStep(LSTM) + softmax/MCXENT", net,
+        new DataSet(inputs(dt, 6, 3, 5), oneHot(dt, 6, 3)));
+  }
+
+  /** LSTM (3 → 4) + RnnOutputLayer softmax + MCXENT per time step, on {@code [5, 3, 4]}. */
+  static Case lstmSequence(DataType dt) {
+    MultiLayerNetwork net = init(list(dt)
+        .layer(new LSTM.Builder().nIn(3).nOut(4).activation(Activation.TANH).build())
+        .layer(new RnnOutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(3)
+            .activation(Activation.SOFTMAX).build()));
+    randomLstmBiases(net, 0);
+    return new Case("LSTM + RnnOutputLayer softmax/MCXENT", net,
+        new DataSet(inputs(dt, 5, 3, 4), oneHotSequences(dt, 5, 3, 4)));
+  }
+
+  /** LSTM (2 → 3) + LSTM (3 → 3) + RnnOutputLayer tanh + MSE, on {@code [4, 2, 6]}. */
+  static Case lstmSequenceMse(DataType dt) {
+    MultiLayerNetwork net = init(list(dt)
+        .layer(new LSTM.Builder().nIn(2).nOut(3).activation(Activation.TANH).build())
+        .layer(new LSTM.Builder().nIn(3).nOut(3).activation(Activation.TANH).build())
+        .layer(new RnnOutputLayer.Builder(LossFunction.MSE).nIn(3).nOut(2)
+            .activation(Activation.TANH).build()));
+    randomLstmBiases(net, 0, 1);
+    return new Case("LSTM + LSTM + RnnOutputLayer tanh/MSE", net,
+        new DataSet(inputs(dt, 4, 2, 6), Nd4j.rand(dt, 4, 2, 6).subi(0.5)));
   }
 }

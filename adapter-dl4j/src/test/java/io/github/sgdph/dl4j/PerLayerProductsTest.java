@@ -44,7 +44,12 @@ class PerLayerProductsTest {
         new Subject("ConvolutionLayer Same + BatchNormalization 4-D train + SubsamplingLayer AVG"
             + " padded + OutputLayer tanh/MSE", Nets.convSameAvgPool(d), train),
         new Subject("ConvolutionLayer Same + BatchNormalization 4-D inference",
-            Nets.convSameAvgPool(d), inference));
+            Nets.convSameAvgPool(d), inference),
+        new Subject("LSTM + LastTimeStep(LSTM) + Dense + OutputLayer softmax/MCXENT",
+            Nets.lstmLastStep(d), train),
+        new Subject("LSTM + RnnOutputLayer softmax/MCXENT per time step",
+            Nets.lstmSequence(d), train),
+        new Subject("LSTM + LSTM + RnnOutputLayer tanh/MSE", Nets.lstmSequenceMse(d), train));
   }
 
   private static Stream<DynamicTest> each(java.util.function.Consumer<Subject> body) {

@@ -19,7 +19,7 @@ import java.util.Map;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
-import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.GravesLSTM;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -135,13 +135,13 @@ class UserNetworkTest {
   @Test
   void unsupportedLayersAreRejectedWithTheListOfSupportedOnes() {
     MultiLayerNetwork lstm = Nets.init(Nets.list(DataType.FLOAT)
-        .layer(new LSTM.Builder().nIn(3).nOut(4).build())
+        .layer(new GravesLSTM.Builder().nIn(3).nOut(4).build())
         .layer(new RnnOutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(2)
             .activation(Activation.SOFTMAX).build()));
     UnsupportedLayerException e =
         assertThrows(UnsupportedLayerException.class, () -> Dl4jNetworkModel.of(lstm));
     assertEquals(0, e.layerIndex());
-    assertTrue(e.getMessage().contains("layer 0 (LSTM)"), e.getMessage());
+    assertTrue(e.getMessage().contains("layer 0 (GravesLSTM): peephole connections"), e.getMessage());
     assertTrue(e.getMessage().contains(UnsupportedLayerException.SUPPORTED), e.getMessage());
 
     MultiLayerNetwork dropout = Nets.init(Nets.list(DataType.FLOAT)

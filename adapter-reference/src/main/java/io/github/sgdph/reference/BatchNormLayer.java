@@ -1,5 +1,9 @@
 package io.github.sgdph.reference;
 
+import io.github.sgdph.model.BatchStatisticsReducer;
+import io.github.sgdph.model.BatchStatisticsReducer.Kind;
+import java.util.function.Supplier;
+
 /**
  * Batch normalisation (Ioffe and Szegedy 2015) over the feature axis of {@code [n, F]} data or
  * the channel axis of {@code [n, C, H, W]} data: {@code y = γ x̂ + β}.
@@ -20,6 +24,16 @@ package io.github.sgdph.reference;
  * its model ({@link ReferenceModel#updateRunningStatistics}), which evaluates with them
  * ({@link #forward(double[][], double[], int, boolean)}).
  *
+ * <p><b>Synchronised statistics.</b> The batch enters every pass only through per-channel sums
+ * ({@code Σ x}, {@code Σ (x − μ)²}; {@code Σ u}, {@code Σ x̂ u} of each projection; the
+ * R-backward's {@code Σ x̂ g}, {@code Σ R x̂ · g}). Each is formed through the network's {@link
+ * BatchStatisticsReducer}, and {@code m} is its whole batch's count: with {@link
+ * BatchStatisticsReducer#LOCAL} (one machine) the arithmetic is exactly the one without the hook;
+ * with a reducer over replicas holding the parts of one batch, each replica computes its samples'
+ * rows of the single-machine passes. Reductions per train-mode layer: forward 2 (mean, then
+ * variance: two-pass, as one machine), backward 1, R-forward 1, Gauss-Newton R-backward 1,
+ * Hessian R-backward 2; evaluation with running statistics none.
+ *
  * <p><b>Eval mode</b> uses the non-trainable running statistics: {@code x̂ = (x − r_μ) s} with
  * {@code s = (r_σ² + ε)^{-1/2}}, an affine map per channel; its only second-order terms are
  * {@code R ∂γ += Σ g s R x} and {@code R ∂x += v_γ s g}.
@@ -29,13 +43,52 @@ final class BatchNormLayer extends Layer {
   private final int spatial;
   private final double eps;
   private final boolean train;
+  private final Supplier<BatchStatisticsReducer> reducer;
 
-  BatchNormLayer(int channels, int spatial, double eps, boolean train) {
+  BatchNormLayer(
+      int channels, int spatial, double eps, boolean train,
+      Supplier<BatchStatisticsReducer> reducer) {
     super(channels * spatial, channels * spatial);
     this.channels = channels;
     this.spatial = spatial;
     this.eps = eps;
     this.train = train;
+    this.reducer = reducer;
+  }
+
+  /** {@code m}: the values per channel of the whole batch of which this replica holds {@code n}. */
+  private int batchValues(int n) {
+    return reducer.get().samples(n) * spatial;
+  }
+
+  /**
+   * The batch sums of per-channel partial sums of one reduction point, in one reduction (the
+   * arrays themselves with {@link BatchStatisticsReducer#LOCAL}).
+   */
+  private double[][] reduce(Kind kind, double[]... partial) {
+    BatchStatisticsReducer r = reducer.get();
+    if (r == BatchStatisticsReducer.LOCAL) {
+      return partial;
+    }
+    double[] all = new double[partial.length * channels];
+    for (int k = 0; k < partial.length; k++) {
+      System.arraycopy(partial[k], 0, all, k * channels, channels);
+    }
+    double[] sums = r.sum(all, kind);
+    if (sums.length != all.length) {
+      throw new IllegalStateException(
+          "reducer: " + sums.length + " sums for " + all.length + " partial sums");
+    }
+    double[][] out = new double[partial.length][channels];
+    for (int k = 0; k < partial.length; k++) {
+      System.arraycopy(sums, k * channels, out[k], 0, channels);
+    }
+    return out;
+  }
+
+  /** {@code {Σ u, Σ x̂ u}} per channel over the batch: what the projection {@code P(u)} needs. */
+  private double[][] projectionSums(double[] u, double[] xhat, int n, Kind kind) {
+    return reduce(kind, channelSums(u, n), channelDots(xhat, u, n));
   }
 
   /** {@code Σ a} per channel. */
@@ -70,11 +123,23 @@ final class BatchNormLayer extends Layer {
     return s;
   }
 
-  /** {@code out += scale_c · (u − mean(u) − x̂ mean(x̂ u))} per channel, {@code u = a}. */
-  private void addProjected(double[] u, double[] xhat, double[] scale, double[] out, int n) {
-    int m = n * spatial;
-    double[] mu = channelSums(u, n);
-    double[] mxu = channelDots(xhat, u, n);
+  /**
+   * {@code out += scale_c · (u − mean(u) − x̂ mean(x̂ u))} per channel, the means over the batch
+   * (one reduction of {@code kind}).
+   *
+   * @return {@code mean(x̂ u)} per channel
+   */
+  private double[] addProjected(
+      double[] u, double[] xhat, double[] scale, double[] out, int n, Kind kind) {
+    return addProjected(u, xhat, scale, out, n, projectionSums(u, xhat, n, kind));
+  }
+
+  /** As above with the batch sums {@code {Σ u, Σ x̂ u}} given ({@link #projectionSums}). */
+  private double[] addProjected(
+      double[] u, double[] xhat, double[] scale, double[] out, int n, double[][] sums) {
+    int m = batchValues(n);
+    double[] mu = sums[0].clone();
+    double[] mxu = sums[1].clone();
     for (int c = 0; c < channels; c++) {
       mu[c] /= m;
       mxu[c] /= m;
@@ -90,6 +155,7 @@ final class BatchNormLayer extends Layer {
         }
       }
     }
+    return mxu;
   }
 
   /** {@code out = a_c · x} per channel (a new array). */
@@ -150,8 +216,8 @@ final class BatchNormLayer extends Layer {
    * @return {@code {mean, variance, {M}}}
    */
   double[][] batchStatistics(double[] x, int n) {
-    int m = n * spatial;
-    double[] mean = channelSums(x, n);
+    int m = batchValues(n);
+    double[] mean = reduce(Kind.ACTIVATIONS, channelSums(x, n))[0];
     for (int c = 0; c < channels; c++) {
       mean[c] /= m;
     }
@@ -168,6 +234,7 @@ final class BatchNormLayer extends Layer {
         var[c] += t;
       }
     }
+    var = reduce(Kind.ACTIVATIONS, var)[0];
     for (int c = 0; c < channels; c++) {
       var[c] /= m;
     }
@@ -277,7 +344,7 @@ final class BatchNormLayer extends Layer {
         return null;
       }
       double[] gx = new double[g.length];
-      addProjected(g, xhat, gs, gx, n);
+      addProjected(g, xhat, gs, gx, n, Kind.LOSS_DERIVATIVES);
       return gx;
     }
 
@@ -291,11 +358,7 @@ final class BatchNormLayer extends Layer {
       double[] mxr = null;
       if (rIn != null) {
         rxhat = new double[rIn.length];
-        addProjected(rIn, xhat, s, rxhat, n);
-        mxr = channelDots(xhat, rIn, n);
-        for (int c = 0; c < channels; c++) {
-          mxr[c] /= n * spatial;
-        }
+        mxr = addProjected(rIn, xhat, s, rxhat, n, Kind.ACTIVATIONS);
         addScaled(rxhat, gamma, ry, n);
       }
       if (has(vP, 0)) {
@@ -323,29 +386,34 @@ final class BatchNormLayer extends Layer {
         return null;
       }
       double[] rgx = new double[rg.length];
-      addProjected(rg, xhat, gs, rgx, n);
-      if (!second) {
+      addProjected(rg, xhat, gs, rgx, n, Kind.LOSS_DERIVATIVES);
+      if (!second || (!has(vP, 0) && rxhat == null)) {
         return rgx;
       }
+      // one reduction for the second-order terms: {Σ g, Σ x̂ g} of P(g), and Σ R x̂ · g
+      double[][] gSums = rxhat == null
+          ? projectionSums(g, xhat, n, Kind.LOSS_DERIVATIVES)
+          : reduce(Kind.LOSS_DERIVATIVES, channelSums(g, n), channelDots(xhat, g, n),
+              channelDots(rxhat, g, n));
       if (has(vP, 0)) {
         double[] vs = new double[channels];
         for (int c = 0; c < channels; c++) {
           vs[c] = vP[0][c] * s[c];
         }
-        addProjected(g, xhat, vs, rgx, n);
+        addProjected(g, xhat, vs, rgx, n, gSums);
       }
       if (rxhat != null) {
         double[] mxr = ((TrainRState) r).mxr;
-        int m = n * spatial;
+        int m = batchValues(n);
         // u = γ g: R s · P(u) = −s² mean(x̂ R x) γ P(g)
         double[] rsGamma = new double[channels];
         for (int c = 0; c < channels; c++) {
           rsGamma[c] = -s[c] * mxr[c] * gs[c];
         }
-        addProjected(g, xhat, rsGamma, rgx, n);
+        addProjected(g, xhat, rsGamma, rgx, n, gSums);
         // − s (R x̂ · mean(x̂ u) + x̂ · mean(R x̂ · u))
-        double[] mxg = channelDots(xhat, g, n);
-        double[] mrg = channelDots(rxhat, g, n);
+        double[] mxg = gSums[1];
+        double[] mrg = gSums[2];
         for (int b = 0; b < n; b++) {
           for (int c = 0; c < channels; c++) {
             int off = b * inSize + c * spatial;

@@ -1,5 +1,6 @@
 package io.github.sgdph.reference;
 
+import io.github.sgdph.model.BatchStatisticsReducer;
 import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
@@ -38,13 +39,19 @@ final class Network {
   final int[] blockSlot;
   final int[] blockEntry;
 
+  /**
+   * Where the train-mode batch norms form their batch sums ({@link
+   * io.github.sgdph.model.SpecModel#setBatchStatisticsReducer}); read at every reduction.
+   */
+  private BatchStatisticsReducer reducer = BatchStatisticsReducer.LOCAL;
+
   Network(ModelSpec spec) {
     this.spec = spec;
     List<LayerSpec> specs = spec.layers();
     this.layers = new Layer[specs.size()];
     this.inputs = new int[specs.size()][];
     for (int i = 0; i < layers.length; i++) {
-      layers[i] = build(specs.get(i), spec.shapeBefore(i), spec.outputShapeOf(i));
+      layers[i] = build(specs.get(i), spec.shapeBefore(i), spec.outputShapeOf(i), this::reducer);
       inputs[i] = spec.inputsOf(i);
     }
     this.loss = spec.loss();
@@ -94,7 +101,17 @@ final class Network {
     return n;
   }
 
-  private static Layer build(LayerSpec l, int[] in, int[] out) {
+  /** The hook the train-mode batch norms reduce through ({@link BatchStatisticsReducer#LOCAL}). */
+  BatchStatisticsReducer reducer() {
+    return reducer;
+  }
+
+  void setReducer(BatchStatisticsReducer reducer) {
+    this.reducer = java.util.Objects.requireNonNull(reducer, "reducer");
+  }
+
+  private static Layer build(LayerSpec l, int[] in, int[] out,
+      java.util.function.Supplier<BatchStatisticsReducer> reducer) {
     if (l instanceof LayerSpec.Dense d) {
       return new DenseLayer(d.in(), d.out(), d.bias());
     }
@@ -109,7 +126,7 @@ final class Network {
     if (l instanceof LayerSpec.BatchNorm bn) {
       int spatial = in.length == 3 ? in[1] * in[2] : 1;
       return new BatchNormLayer(
-          bn.features(), spatial, bn.eps(), bn.mode() == LayerSpec.Mode.TRAIN);
+          bn.features(), spatial, bn.eps(), bn.mode() == LayerSpec.Mode.TRAIN, reducer);
     }
     if (l instanceof LayerSpec.Activation a) {
       return new ActivationLayer(a.kind(), size(in));

@@ -153,6 +153,19 @@ public final class ReferenceModel implements SpecModel {
   }
 
   /**
+   * Installs the hook of the train-mode batch norms' batch sums: with a reducer other than
+   * {@link io.github.sgdph.model.BatchStatisticsReducer#LOCAL}, every forward, backward,
+   * R-forward and R-backward pass (of objectives and of curvatures opened before too) and
+   * {@link io.github.sgdph.curvature.Objective#updateRunningStatistics()} normalise with the
+   * statistics of the reducer's whole batch (see {@link BatchNormLayer}).
+   */
+  @Override
+  public void setBatchStatisticsReducer(io.github.sgdph.model.BatchStatisticsReducer reducer) {
+    ensureOpen();
+    net.setReducer(reducer);
+  }
+
+  /**
    * Folds the batch statistics of {@code batch} at the current parameters into the running
    * statistics ({@link io.github.sgdph.curvature.Objective#updateRunningStatistics()}).
    */

@@ -41,6 +41,11 @@ import org.tensorflow.types.family.TFloating;
  *       {@code MaxPoolV2} / {@code AvgPool} with {@code VALID} padding;
  *   <li>losses from {@link TfLosses}; the target placeholder is {@code [n, k]} (one-hot labels
  *       for cross-entropy);
+ *   <li>lstm: unrolled through time from {@code MatMul}, {@code Sigmoid}, {@code Tanh}, {@code
+ *       Mul}, {@code AddV2}, {@code Split}, {@code Unpack} and {@code Pack} ({@link TfLstm}),
+ *       never TensorFlow's fused LSTM kernels, whose gradients have no gradient; sequences
+ *       enter as {@code [N, T, F]} and a sequence output {@code [N, T, H]} is flattened
+ *       row-major (time step, then unit);
  *   <li>graph models: an {@code add} node is {@code Add} of its inputs' tensors, {@code
  *       identity} an {@code Identity}, global average pooling a {@code Mean} over the spatial
  *       axes (NHWC {@code [1, 2]}).
@@ -216,9 +221,15 @@ final class SpecGraph {
           case SIGMOID -> lt.math.sigmoid(h);
           case SOFTPLUS -> TfActivations.softplus(lt, h); // not TensorFlow's thresholded kernel
         };
+      } else if (layer instanceof LayerSpec.Lstm rnn) {
+        int steps = spec.shapeBefore(l)[0];
+        h = TfLstm.build(lt, rnn, steps, h, values.subList(e, e + 3 * rnn.numLayers()));
+        e += 3 * rnn.numLayers();
       } else if (layer instanceof LayerSpec.Flatten) {
         if (image) {
           h = lt.linalg.transpose(h, lt.constant(new int[] {0, 3, 1, 2}));
+        }
+        if (spec.shapeBefore(l).length > 1) { // an image, or a sequence [T, H]
           h = lt.reshape(h, lt.constant(new int[] {-1, spec.outputShapeOf(l)[0]}));
         }
       } else if (layer instanceof LayerSpec.GlobalAvgPool) {

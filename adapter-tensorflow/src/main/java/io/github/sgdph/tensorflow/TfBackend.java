@@ -88,6 +88,20 @@ public final class TfBackend implements SpecBackend {
   }
 
   /**
+   * Recurrent models: a spec {@code lstm} is unrolled through time with ordinary TensorFlow ops
+   * ({@code MatMul}, {@code Sigmoid}, {@code Tanh}, {@code Mul}, {@code AddV2}, {@code Split},
+   * {@code Unpack}, {@code Pack}; {@code TfLstm}), never TensorFlow's fused LSTM kernels
+   * ({@code LSTMBlockCell}, {@code BlockLSTM}, {@code CudnnRNN}), whose gradient ops have no
+   * gradient; TensorFlow's symbolic gradients then differentiate it twice like any graph.
+   *
+   * @return true
+   */
+  @Override
+  public boolean supportsRecurrentModels() {
+    return true;
+  }
+
+  /**
    * @throws IllegalArgumentException naming the entry for parameters that do not match the spec
    */
   @Override
@@ -96,7 +110,7 @@ public final class TfBackend implements SpecBackend {
     Objects.requireNonNull(parameters, "parameters");
     Objects.requireNonNull(dtype, "dtype");
     spec.validateParameters(parameters);
-    requireSupported(spec); // LSTMs: not yet (issue 20)
+    requireSupported(spec);
     TfSpecModel m = TfSpecModel.build(spec, parameters, TfAlgebra.of(dtype), device);
     LOG.debug("built {} on {} with {} trainable entries", spec, device, m.layout().dimension());
     return m;

@@ -55,6 +55,16 @@
  *       when used. All second-order gradients share one callback here.
  *   <li>A Java exception must not cross that callback; a failing gradient is recorded and
  *       rethrown after {@code Graph.addGradients} returns.
+ *   <li>LSTMs: a spec {@code lstm} is unrolled through time with ordinary ops ({@code
+ *       MatMul}, {@code Sigmoid}, {@code Tanh}, {@code Mul}, {@code AddV2}, {@code Split},
+ *       {@code Unpack}, {@code Pack}; {@code TfLstm}) on the case format's own weights.
+ *       TensorFlow's fused recurrent kernels ({@code LSTMBlockCell}, {@code BlockLSTM}, {@code
+ *       CudnnRNN}) are not used: their gradient ops have no gradient, so no Hessian-vector
+ *       product could pass through them. A user's own graph with an LSTM works the same way
+ *       when its cell is written with ordinary ops (Keras' {@code LSTMCell} computation
+ *       unrolled, as {@code keras.layers.LSTM(unroll=True)} does); its weights map to the case
+ *       format's as {@code kernel = weight_ihᵀ}, {@code recurrent_kernel = weight_hhᵀ}, {@code
+ *       bias = bias} (docs/CASE-FORMAT.md).
  *   <li>The fused {@code SoftmaxCrossEntropyWithLogits} fails in float64: the cross-entropy is
  *       written with {@code LogSoftmax}. Batch norm is written with primitive ops.
  *   <li>Every {@code Result}, fed tensor, {@code Session} and {@code Graph} is closed: an

@@ -106,4 +106,38 @@ class BadInputTest {
     assertThrows(IllegalStateException.class, m::parameters);
     assertThrows(IllegalStateException.class, () -> m.objective(c.batches().get(0)));
   }
+
+  /**
+   * LSTMs (issue 20): what the spec validates reaches the TensorFlow backend as the spec's named
+   * errors — sequences of the wrong rank or length, a hidden size of zero, weights of the wrong
+   * shape — before any graph is built; the backend adds no check of its own.
+   */
+  @Test
+  void required_badLstmInputIsRejectedNamingTheProblem() {
+    CaseFile lstm = BundledCases.load("lstm-fashion-rows-sgn.json");
+    IllegalArgumentException zero = assertThrows(IllegalArgumentException.class,
+        () -> new io.github.sgdph.model.LayerSpec.Lstm(7, 0, 2, false));
+    assertTrue(zero.getMessage().contains("hidden"), zero.getMessage());
+    List<NamedArray> wrong = new ArrayList<>(lstm.parameters());
+    NamedArray hh = wrong.get(1); // 0.weight_hh_l0 [32, 8]
+    wrong.set(1, new NamedArray(hh.name(), new int[] {32, 7}, new double[32 * 7]));
+    IllegalArgumentException shape = assertThrows(IllegalArgumentException.class,
+        () -> new TfBackend(TfDevice.CPU).build(lstm.model(), wrong, DType.FLOAT64));
+    assertTrue(shape.getMessage().contains("0.weight_hh_l0"), shape.getMessage());
+    try (SpecModel m =
+        new TfBackend(TfDevice.CPU).build(lstm.model(), lstm.parameters(), DType.FLOAT64)) {
+      ArrayBatch b = lstm.batches().get(0);
+      int[] xs = b.xShape(); // [8, 6, 7]
+      ArrayBatch shorter = new ArrayBatch(java.util.Arrays.copyOf(b.x(), xs[0] * 5 * xs[2]),
+          new int[] {xs[0], 5, xs[2]}, b.y(), b.yShape());
+      IllegalArgumentException length =
+          assertThrows(IllegalArgumentException.class, () -> m.objective(shorter));
+      assertTrue(length.getMessage().contains("x.shape"), length.getMessage());
+      ArrayBatch flat = new ArrayBatch(b.x(), new int[] {xs[0], xs[1] * xs[2]}, b.y(),
+          b.yShape());
+      IllegalArgumentException rank =
+          assertThrows(IllegalArgumentException.class, () -> m.objective(flat));
+      assertTrue(rank.getMessage().contains("x.shape"), rank.getMessage());
+    }
+  }
 }

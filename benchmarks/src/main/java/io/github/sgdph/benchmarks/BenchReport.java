@@ -20,7 +20,14 @@ import java.util.Map;
 final class BenchReport {
   /** The metrics of the {@code RATIO} lines, in order. */
   static final List<String> METRICS = List.of("sgd_vs_native", "sgdph_vs_native",
-      "sgn10_vs_native", "bdhf10_vs_native", "ggnvp_vs_gradient", "hvp_vs_gradient");
+      "sgn10_vs_native", "bdhf10_vs_native", "kfac_vs_native", "kfac_update_vs_native",
+      "kfac_amortised_vs_native", "ggnvp_vs_gradient", "hvp_vs_gradient");
+
+  /** KFAC's default factor period {@code t_cov}, of the amortised figure. */
+  static final int KFAC_T_COV = 10;
+
+  /** KFAC's default inverse period {@code t_inv}, of the amortised figure. */
+  static final int KFAC_T_INV = 100;
 
   private BenchReport() {}
 
@@ -42,10 +49,29 @@ final class BenchReport {
     put(out, "sgdph_vs_native", r.median(BenchSession.SGDPH) / base);
     put(out, "sgn10_vs_native", r.median(BenchSession.SGN10) / base);
     put(out, "bdhf10_vs_native", r.median(BenchSession.BDHF10) / base);
+    put(out, "kfac_vs_native", r.median(BenchSession.KFAC) / base);
+    put(out, "kfac_update_vs_native", r.median(BenchSession.KFAC_UPDATE) / base);
+    put(out, "kfac_amortised_vs_native", kfacAmortised(r) / base);
     double grad = r.median(BenchSession.GRADIENT);
     put(out, "ggnvp_vs_gradient", r.median(BenchSession.GGNVP) / grad);
     put(out, "hvp_vs_gradient", r.median(BenchSession.HVP) / grad);
     return out;
+  }
+
+  /**
+   * KFAC's mean step time over its default schedule: the plain step, plus a factor update every
+   * {@link #KFAC_T_COV} steps and an inverse every {@link #KFAC_T_INV} (from the medians of the
+   * three variants; the differences are floored at 0 against noise).
+   *
+   * @param r the session
+   * @return milliseconds per step, NaN without the KFAC variants
+   */
+  static double kfacAmortised(BenchSession.Result r) {
+    double plain = r.median(BenchSession.KFAC);
+    double factors = r.median(BenchSession.KFAC_FACTORS);
+    double update = r.median(BenchSession.KFAC_UPDATE);
+    return plain + Math.max(0, factors - plain) / KFAC_T_COV
+        + Math.max(0, update - factors) / KFAC_T_INV;
   }
 
   private static void put(Map<String, Double> out, String metric, double v) {
@@ -107,8 +133,11 @@ final class BenchReport {
             : "line searches and CG backtracking off", h.memoryMethod()));
     sb.append("## Ratios\n\n");
     sb.append("Medians divided by the native step's (reference backend: by sgdph SGD's), and "
-        + "the marginal products by a fresh gradient's. The `RATIO` lines are the rows of the "
-        + "first dtype asked for (`")
+        + "the marginal products by a fresh gradient's. `kfac` is a KFAC step without a factor "
+        + "or inverse update, `kfac_update` one with both, `kfac_amortised` the mean over KFAC's "
+        + "default schedule (factors every " + KFAC_T_COV + " steps, inverse every "
+        + KFAC_T_INV + "); backends without the Kronecker-factor SPI have none. The `RATIO` "
+        + "lines are the rows of the first dtype asked for (`")
         .append(h.dtypes().get(0).jsonName()).append("`; the reference runs float64 only).\n\n");
     sb.append("| backend | model | dtype |");
     METRICS.forEach(m -> sb.append(' ').append(m).append(" |"));

@@ -1,7 +1,10 @@
 package io.github.sgdph.benchmarks;
 
 import io.github.sgdph.curvature.Curvature;
+import io.github.sgdph.curvature.Objective;
 import io.github.sgdph.data.ArrayBatch;
+import io.github.sgdph.kfac.FisherType;
+import io.github.sgdph.kfac.LabelledObjective;
 import io.github.sgdph.model.DefaultInitializer;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.NamedArray;
@@ -9,6 +12,7 @@ import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.model.SpecBackend;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.optim.BlockDiagonalHessianFree;
+import io.github.sgdph.optim.Kfac;
 import io.github.sgdph.optim.Optimizer;
 import io.github.sgdph.optim.Sgd;
 import io.github.sgdph.optim.SgdPh;
@@ -34,7 +38,12 @@ import java.util.function.Consumer;
  * max_cg_iters} 10, {@code cg_tol} 0: no early stop) and otherwise the authors' defaults; block-
  * diagonal HF with exactly 10 CG iterations per block ({@code cg_max_iter} and {@code
  * cg_min_iter} 10, progress and residual stops off) and otherwise the defaults (per-layer
- * blocks, curvature batch 1/10 of the batch, Levenberg-Marquardt damping); and, on a separate
+ * blocks, curvature batch 1/10 of the batch, Levenberg-Marquardt damping); KFAC with the same
+ * learning rate and momentum and its other defaults (Monte-Carlo Fisher where the objective
+ * gives its labels, else the empirical one), three ways, on a backend with the Kronecker-factor
+ * SPI: a step without a factor or inverse update (t_cov = t_inv = ∞ after the warm-up's first
+ * step), a step with a factor update only (t_cov 1), and a step with both (t_cov = t_inv = 1) —
+ * {@link BenchReport} amortises them over the default schedule; and, on a separate
  * model whose forward pass is done once, one fresh gradient (a new curvature object: forward
  * and backward) and one more GGN-vector and one more Hessian-vector product on the held
  * curvature object, as inside a CG loop.
@@ -56,6 +65,9 @@ final class BenchSession {
   static final String SGDPH = "sgdph";
   static final String SGN10 = "sgn10";
   static final String BDHF10 = "bdhf10";
+  static final String KFAC = "kfac";
+  static final String KFAC_FACTORS = "kfac_factors";
+  static final String KFAC_UPDATE = "kfac_update";
   static final String GRADIENT = "gradient";
   static final String GGNVP = "ggnvp";
   static final String HVP = "hvp";
@@ -165,10 +177,11 @@ final class BenchSession {
           "sgdph SGN, " + CG_ITERATIONS + " CG iterations", sgn, 0);
       addOptimizer(h, labels, counts, resources, backend, spec, init, batch, dtype, BDHF10,
           "sgdph block-diagonal HF, " + CG_ITERATIONS + " CG iterations per block", bdhf, 0);
+      addKfac(h, labels, counts, resources, backend, spec, init, batch, dtype, s, log);
 
       SpecModel products = backend.build(spec, init, dtype);
       resources.push(products);
-      CountingObjective po = new CountingObjective(products.objective(batch));
+      CountingObjective po = CountingObjective.of(products.objective(batch));
       Curvature held = po.curvature();
       resources.push(held);
       held.gradient().close(); // the forward and backward pass of the CG loop, done once
@@ -216,7 +229,7 @@ final class BenchSession {
       String key, String label, Optimizer optimizer, int minWarmupCalls) {
     SpecModel m = backend.build(spec, init, dtype);
     resources.push(m);
-    CountingObjective o = new CountingObjective(m.objective(batch));
+    CountingObjective o = CountingObjective.of(m.objective(batch));
     int calls = optimizer instanceof SgdPh ph && minWarmupCalls < 0
         ? ph.secondOrderTensors(m.layout()).size() : minWarmupCalls;
     ParameterVector theta0 = m.parameters();
@@ -224,6 +237,41 @@ final class BenchSession {
     h.add(key, () -> o.counts().record(optimizer.step(o)), calls, () -> m.setParameters(theta0));
     labels.put(key, label);
     counts.put(key, o.counts());
+  }
+
+  /**
+   * The three KFAC variants, if the backend has the Kronecker-factor SPI (a probe of its
+   * curvature object), else none.
+   */
+  private static void addKfac(Interleaved h, Map<String, String> labels,
+      Map<String, CountingObjective.Counts> counts, Deque<AutoCloseable> resources,
+      SpecBackend backend, ModelSpec spec, List<NamedArray> init, ArrayBatch batch, DType dtype,
+      Settings s, Consumer<String> log) {
+    boolean labelled;
+    try (SpecModel probe = backend.build(spec, init, dtype)) {
+      Objective o = probe.objective(batch);
+      labelled = o instanceof LabelledObjective;
+      try (Curvature c = o.curvature()) {
+        c.factoredLayers();
+      }
+    } catch (UnsupportedOperationException e) {
+      log.accept("no KFAC variants: " + e.getMessage());
+      return;
+    }
+    FisherType fisher = labelled ? FisherType.MONTE_CARLO : FisherType.EMPIRICAL;
+    String f = labelled ? "Monte-Carlo Fisher" : "empirical Fisher";
+    int never = Integer.MAX_VALUE;
+    addOptimizer(h, labels, counts, resources, backend, spec, init, batch, dtype, KFAC,
+        "sgdph KFAC (" + f + "), no factor or inverse update", kfac(s, fisher, never, never), 1);
+    addOptimizer(h, labels, counts, resources, backend, spec, init, batch, dtype, KFAC_FACTORS,
+        "sgdph KFAC (" + f + "), factor update", kfac(s, fisher, 1, never), 1);
+    addOptimizer(h, labels, counts, resources, backend, spec, init, batch, dtype, KFAC_UPDATE,
+        "sgdph KFAC (" + f + "), factor and inverse update", kfac(s, fisher, 1, 1), 1);
+  }
+
+  private static Kfac kfac(Settings s, FisherType fisher, int tCov, int tInv) {
+    return Kfac.builder().lr(s.lr()).momentum(s.momentum()).fisher(fisher).seed(s.seed())
+        .tCov(tCov).tInv(tInv).build();
   }
 
   private static volatile double blackhole;
@@ -253,6 +301,7 @@ final class BenchSession {
 
   /** Lists the variants' keys in report order. */
   static List<String> keys() {
-    return new ArrayList<>(List.of(NATIVE, SGD, SGDPH, SGN10, BDHF10, GRADIENT, GGNVP, HVP));
+    return new ArrayList<>(List.of(NATIVE, SGD, SGDPH, SGN10, BDHF10, KFAC, KFAC_FACTORS,
+        KFAC_UPDATE, GRADIENT, GGNVP, HVP));
   }
 }

@@ -2,7 +2,10 @@ package io.github.sgdph.benchmarks;
 
 import io.github.sgdph.curvature.Capabilities;
 import io.github.sgdph.curvature.Curvature;
+import io.github.sgdph.curvature.FactoredLayer;
 import io.github.sgdph.curvature.Objective;
+import io.github.sgdph.kfac.LabelledObjective;
+import io.github.sgdph.model.LossKind;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
 import io.github.sgdph.tensor.Tensor;
@@ -16,7 +19,7 @@ import java.util.Locale;
  * of. Every call is passed on to the backend's objective unchanged (sub-batches and curvature
  * objects are counted too); the counting costs a few field increments.
  */
-final class CountingObjective implements Objective {
+class CountingObjective implements Objective {
   /** The shared counters of an objective and its sub-batches. */
   static final class Counts {
     long gradients;
@@ -80,13 +83,45 @@ final class CountingObjective implements Objective {
   private final Objective delegate;
   private final Counts counts;
 
-  CountingObjective(Objective delegate) {
-    this(delegate, new Counts());
-  }
-
   private CountingObjective(Objective delegate, Counts counts) {
     this.delegate = delegate;
     this.counts = counts;
+  }
+
+  /**
+   * Counts the calls on {@code delegate}; a {@link LabelledObjective} stays one (KFAC's
+   * Monte-Carlo Fisher needs its loss and labels).
+   *
+   * @param delegate the backend's objective
+   * @return the counting objective
+   */
+  static CountingObjective of(Objective delegate) {
+    return of(delegate, new Counts());
+  }
+
+  private static CountingObjective of(Objective delegate, Counts counts) {
+    return delegate instanceof LabelledObjective l
+        ? new Labelled(l, counts) : new CountingObjective(delegate, counts);
+  }
+
+  /** A counting objective that passes on the loss and labels. */
+  private static final class Labelled extends CountingObjective implements LabelledObjective {
+    private final LabelledObjective labelled;
+
+    Labelled(LabelledObjective delegate, Counts counts) {
+      super(delegate, counts);
+      this.labelled = delegate;
+    }
+
+    @Override
+    public LossKind lossKind() {
+      return labelled.lossKind();
+    }
+
+    @Override
+    public double[] labels() {
+      return labelled.labels();
+    }
   }
 
   /**
@@ -153,7 +188,7 @@ final class CountingObjective implements Objective {
 
   @Override
   public Objective subBatch(int... indices) {
-    return new CountingObjective(delegate.subBatch(indices), counts);
+    return of(delegate.subBatch(indices), counts);
   }
 
   @Override
@@ -235,6 +270,21 @@ final class CountingObjective implements Objective {
     @Override
     public List<ParameterVector> perTermGradients() {
       return c.perTermGradients();
+    }
+
+    @Override
+    public List<FactoredLayer> factoredLayers() {
+      return c.factoredLayers();
+    }
+
+    @Override
+    public Tensor layerInputs(int layer) {
+      return c.layerInputs(layer);
+    }
+
+    @Override
+    public List<Tensor> layerOutputGradients(Tensor u) {
+      return c.layerOutputGradients(u);
     }
 
     @Override

@@ -19,7 +19,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 class BenchCommandTest {
   private static final Pattern RATIO = Pattern.compile(
       "RATIO backend=(reference|djl|tensorflow|dl4j) model=(mlp|cnn) metric=(sgd_vs_native"
-          + "|sgdph_vs_native|sgn10_vs_native|bdhf10_vs_native|ggnvp_vs_gradient"
+          + "|sgdph_vs_native|sgn10_vs_native|bdhf10_vs_native|kfac_vs_native"
+          + "|kfac_update_vs_native|kfac_amortised_vs_native|ggnvp_vs_gradient"
           + "|hvp_vs_gradient) value=[0-9]+\\.[0-9]+");
 
   private record Run(int code, String out, String err) {}
@@ -61,10 +62,12 @@ class BenchCommandTest {
         "--batch", "16", "--out", report.toString());
     assertEquals(0, r.code(), r.err());
     List<String> ratios = r.out().lines().filter(l -> l.startsWith("RATIO ")).toList();
-    // the reference has no native framework: sgd_vs_native is left out
-    assertEquals(5, ratios.size(), r.out());
+    // the reference has no native framework: sgd_vs_native is left out; it has the Kronecker
+    // SPI: the three KFAC figures are in
+    assertEquals(8, ratios.size(), r.out());
     ratios.forEach(l -> assertTrue(RATIO.matcher(l).matches(), l));
     for (String m : List.of("sgdph_vs_native", "sgn10_vs_native", "bdhf10_vs_native",
+        "kfac_vs_native", "kfac_update_vs_native", "kfac_amortised_vs_native",
         "ggnvp_vs_gradient", "hvp_vs_gradient")) {
       assertTrue(ratios.stream().anyMatch(
           l -> l.startsWith("RATIO backend=reference model=mlp metric=" + m + " value=")), m);
@@ -73,6 +76,7 @@ class BenchCommandTest {
     assertTrue(md.startsWith("# sgdph bench"), md);
     assertTrue(md.contains("| reference | mlp | float64 |"), md);
     assertTrue(md.contains("sgdph SGN, 10 CG iterations"), md);
+    assertTrue(md.contains("sgdph KFAC (Monte-Carlo Fisher), factor and inverse update"), md);
     try (var files = Files.list(report.getParent())) {
       assertEquals(1, files.count(), "no temporary file left");
     }

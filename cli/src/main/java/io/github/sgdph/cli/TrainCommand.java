@@ -18,6 +18,7 @@ import io.github.sgdph.optim.Optimizer;
 import io.github.sgdph.optim.OptimizerSpec;
 import io.github.sgdph.optim.Optimizers;
 import io.github.sgdph.tensor.DType;
+import io.github.sgdph.tensor.Shapes;
 import io.github.sgdph.train.EpochResult;
 import io.github.sgdph.train.Evaluation;
 import io.github.sgdph.train.StepEvent;
@@ -83,7 +84,8 @@ final class TrainCommand implements Callable<Integer> {
       description = "mlp (784-256-256-10 with batch norm), cnn (a small batch-norm CNN),"
           + " autoencoder (784-500-250-30-250-500-784), resnet (a ResNet-8: 3x3 stem, basic"
           + " blocks of 16, 32 and 64 channels, projection shortcuts, global average pooling),"
-          + " or a model spec .json file"
+          + " lstm (each image as 28 time steps of 28 pixels, a two-layer LSTM of 64 units,"
+          + " dense 10), or a model spec .json file"
           + " (a case file's model object). Default: ${DEFAULT-VALUE}.")
   String model;
 
@@ -158,6 +160,13 @@ final class TrainCommand implements Callable<Integer> {
           + " default parallelism.")
   int partitions;
 
+  @Option(names = "--batch-norm-statistics", defaultValue = "per-partition", paramLabel = "MODE",
+      description = "With --master: how train-mode batch norms normalise a batch spread over"
+          + " partitions: per-partition (default; each share with its own statistics, as"
+          + " PyTorch DDP) or synchronized (the whole batch's statistics, equal to one machine;"
+          + " reference backend only; barrier stages need a task slot per partition).")
+  String batchNormStatistics;
+
   @Override
   public Integer call() throws IOException {
     PrintWriter o = spec.commandLine().getOut();
@@ -172,6 +181,11 @@ final class TrainCommand implements Callable<Integer> {
     check(testLimit == null || testLimit >= 1, "--test-limit: must be >= 1 but was " + testLimit);
     check(partitions >= 0, "--partitions: must be >= 0 but was " + partitions);
     check(partitions == 0 || master != null, "--partitions: only with --master");
+    check(batchNormStatistics.equals("per-partition") || batchNormStatistics.equals("synchronized"),
+        "--batch-norm-statistics: per-partition or synchronized, not '" + batchNormStatistics
+            + "'");
+    check(batchNormStatistics.equals("per-partition") || master != null,
+        "--batch-norm-statistics: only with --master");
     TrainingCluster clusters = master == null ? null : TrainingCluster.find("--master");
     if (out == null) {
       check(resume != null, "--out: required (or --resume DIR)");
@@ -188,6 +202,7 @@ final class TrainCommand implements Callable<Integer> {
     DType dt = forced != null ? forced
         : b.supportedDTypes().contains(DType.FLOAT32) ? DType.FLOAT32 : DType.FLOAT64;
     Backends.requireDtype("--dtype", b, dt);
+    b.requireSupported(ms); // before loading the images: e.g. an LSTM on a backend without them
 
     Path dir = dataDir != null ? dataDir : FashionMnist.defaultDirectory();
     ArrayDataset train = FashionMnist.load(dir, FashionMnist.Split.TRAIN);
@@ -209,7 +224,8 @@ final class TrainCommand implements Callable<Integer> {
     List<NamedArray> init = DefaultInitializer.initialize(ms, new SplittableRandom(seed));
     // --master: the same run with the mini-batches evaluated on a cluster's partitions
     try (TrainingCluster.Session cluster = master == null ? null
-            : clusters.open(master, partitions, trainSet, ms, init, b.name(), dt);
+            : clusters.open(master, partitions, trainSet, ms, init, b.name(), dt,
+                batchNormStatistics);
         SpecModel m = cluster != null ? null : b.build(ms, init, dt)) {
       Training.Builder tb = (cluster != null ? cluster.training()
               : Training.builder().model(m).trainingData(trainSet))
@@ -278,10 +294,18 @@ final class TrainCommand implements Callable<Integer> {
 
   /**
    * The training and test sets in the model's shapes: classification inputs standardised with
-   * the training set's mean and deviation; an autoencoder's targets are its raw inputs.
+   * the training set's mean and deviation; an autoencoder's targets are its raw inputs. The
+   * 784 pixels of an image are reshaped (row-major, no copy) to the model's input shape:
+   * {@code [1, 28, 28]} for a CNN, {@code [28, 28]} — 28 time steps, one image row each — for
+   * an LSTM.
    */
   private static ArrayDataset[] prepare(ModelSpec ms, ArrayDataset train, ArrayDataset test) {
     int[] in = ms.inputShape();
+    int pixels = Shapes.size(train.sampleShape());
+    check(Shapes.size(in) == pixels, "--model: input shape "
+        + Arrays.toString(in) + " holds " + Shapes.size(in)
+        + " values but a Fashion-MNIST image has " + pixels + " (28x28 pixels: [784], [1, 28,"
+        + " 28], or [28, 28] for an LSTM, 28 time steps of 28 pixels)");
     if (ms.loss() == LossKind.SOFTMAX_CROSS_ENTROPY) {
       check(ms.outputShape()[0] == FashionMnist.CLASSES, "--model: Fashion-MNIST has 10 classes"
           + " but the model has " + ms.outputShape()[0] + " outputs");

@@ -119,6 +119,10 @@ class CliErrorsTest {
         "only with --master");
     usageError(a("train", "--master", "local[2]", "--partitions", "-1", "--out",
         dir.toString()), "--partitions", ">= 0");
+    usageError(a("train", "--batch-norm-statistics", "synchronized", "--out", dir.toString()),
+        "--batch-norm-statistics", "only with --master");
+    usageError(a("train", "--master", "local[2]", "--batch-norm-statistics", "global", "--out",
+        dir.toString()), "--batch-norm-statistics", "per-partition or synchronized");
   }
 
   @Test

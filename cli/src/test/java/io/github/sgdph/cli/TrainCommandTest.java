@@ -84,6 +84,81 @@ class TrainCommandTest {
     assertEquals(8, s.step());
   }
 
+  /**
+   * {@code --model lstm}: the built-in two-layer LSTM over image rows trains with block-diagonal
+   * HF on the reference backend (3 steps on 384 images, at most 10 CG iterations per block);
+   * the checkpoint holds each stacked layer's tensors, and the test loss falls below the
+   * {@code ln 10 ≈ 2.303} of the near-uniform predictions it starts from (2.14 here; the bound
+   * 2.25 leaves room for other seeds' draws, not for a step that does nothing).
+   */
+  @Test
+  void trainsTheBuiltInLstmWithBlockDiagonalHf() throws Exception {
+    Path out = dir.resolve("lstm");
+    CliTest.Run r = CliTest.run("train", "--model", "lstm", "--optimizer", "bdhf", "--hp",
+        "cg_max_iter=10", "--limit", "384", "--test-limit", "200", "--batch", "128",
+        "--epochs", "1", "--seed", "1", "--out", out.toString());
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("train lstm (57482 parameters) on 384"), r.out());
+    List<String> csv = Files.readAllLines(out.resolve("metrics.csv"));
+    assertEquals(2, csv.size(), csv.toString());
+    assertTrue(csv.get(1).startsWith("1,3,"), csv.get(1));
+    double testLoss = Double.parseDouble(csv.get(1).split(",")[3]);
+    assertTrue(testLoss < 2.25, "test loss after 3 block-diagonal HF steps: " + testLoss);
+    TrainingState s = CheckpointFile.read(out.resolve(TrainCommand.CHECKPOINT));
+    assertEquals(List.of("0.weight_ih_l0", "0.weight_hh_l0", "0.bias_l0", "0.weight_ih_l1",
+        "0.weight_hh_l1", "0.bias_l1", "1.weight", "1.bias"),
+        s.parameters().stream().map(p -> p.name()).toList());
+  }
+
+  /**
+   * A backend that does not build LSTMs refuses {@code --model lstm} with the backend's own
+   * named reason, before any image is loaded (the data directory here does not exist).
+   */
+  @Test
+  void aBackendWithoutLstmsRefusesTheLstmByName() {
+    CliTest.Run r = CliTest.run("train", "--model", "lstm", "--backend",
+        SequentialOnlyBackend.NAME, "--data-dir", dir.resolve("nothing").toString(), "--out",
+        dir.resolve("x").toString());
+    assertEquals(Main.EXIT_USAGE, r.code(), r.out() + r.err());
+    assertTrue(r.err().contains("lstm not supported by this backend yet ("
+        + SequentialOnlyBackend.NAME + ")"), r.err());
+  }
+
+  /**
+   * Sequence models of the wrong shape for Fashion-MNIST's images, given as spec files: a
+   * length that does not cover the 784 pixels, a sequence of the wrong rank, a hidden size of
+   * zero — each a named usage error.
+   */
+  @Test
+  void lstmSpecsOfTheWrongShapeAreNamed() throws Exception {
+    String head = "{\"type\": \"dense\", \"in\": 8, \"out\": 10, \"bias\": true}";
+    CliTest.Run r = trainSpec("short.json", "[14, 28]", lstm(28, 8), head);
+    assertEquals(Main.EXIT_USAGE, r.code(), r.out() + r.err());
+    assertTrue(r.err().contains("--model: input shape [14, 28] holds 392 values but a"
+        + " Fashion-MNIST image has 784"), r.err());
+    r = trainSpec("flat.json", "[784]", lstm(784, 8), head);
+    assertEquals(Main.EXIT_USAGE, r.code(), r.out() + r.err());
+    assertTrue(r.err().contains("lstm expects sequences [T, 784]")
+        && r.err().contains("(rank 1, not 2)"), r.err());
+    r = trainSpec("zero.json", "[28, 28]", lstm(28, 0), head);
+    assertEquals(Main.EXIT_USAGE, r.code(), r.out() + r.err());
+    assertTrue(r.err().contains("hidden: must be positive but was 0"), r.err());
+  }
+
+  private static String lstm(int in, int hidden) {
+    return "{\"type\": \"lstm\", \"in\": " + in + ", \"hidden\": " + hidden
+        + ", \"num_layers\": 2, \"return_sequences\": false}";
+  }
+
+  private CliTest.Run trainSpec(String file, String inputShape, String... layers)
+      throws Exception {
+    Path spec = dir.resolve(file);
+    Files.writeString(spec, "{\"input_shape\": " + inputShape + ", \"layers\": ["
+        + String.join(", ", layers) + "], \"loss\": \"softmax_cross_entropy\"}");
+    return CliTest.run("train", "--model", spec.toString(), "--optimizer", "sgd", "--limit",
+        "64", "--test-limit", "64", "--out", dir.resolve("bad").toString());
+  }
+
   @Test
   void aResumedRunEndsWhereTheUninterruptedOneDoes() throws Exception {
     Path whole = dir.resolve("whole");

@@ -32,7 +32,9 @@ import picocli.CommandLine.Parameters;
           + " (SGN vs tuned SGD and Adam at batch 1000), hf-autoencoder (block-diagonal HF vs HF"
           + " vs Adam on the deep autoencoder), hessian-analysis (top Hessian eigenvalue, H-M"
           + " alignment, sharpness vs random labels), resnet-sgdph (SGD-PH vs SGD with"
-          + " momentum on the built-in ResNet-8)."
+          + " momentum on the built-in ResNet-8), kfac-fashion (KFAC vs SGD with momentum and"
+          + " Adam on the BN MLP and the BN CNN), lstm-bdhf (block-diagonal HF vs HF vs Adam on the"
+          + " two-layer LSTM over sequential Fashion-MNIST)."
     })
 public final class ExperimentCommand implements Callable<Integer> {
 
@@ -82,6 +84,11 @@ public final class ExperimentCommand implements Callable<Integer> {
             + " first value is SGD's rate).")
     List<Double> grid;
 
+    @Option(names = "--models", split = ",", paramLabel = "M,M",
+        description = "kfac-fashion: the models, mlp and/or cnn (default mlp: see"
+            + " EXPERIMENTS.md §6 for the CNN's cost).")
+    List<String> models;
+
     @Option(names = "--lr-decay-at", paramLabel = "F",
         description = "hessian-analysis: divide SGD's rate by 10 after this fraction of the"
             + " epochs (default 0.5; 1: never).")
@@ -130,17 +137,41 @@ public final class ExperimentCommand implements Callable<Integer> {
     Path dir = dataDir != null ? dataDir : FashionMnist.defaultDirectory();
     Path to = out != null ? out : Path.of("experiments", "results", name);
     String summary = switch (name) {
-      case "sgdph-cnn", "sgn-large-batch", "hf-autoencoder", "resnet-sgdph" ->
+      case "sgdph-cnn", "sgn-large-batch", "hf-autoencoder", "resnet-sgdph", "lstm-bdhf" ->
           Comparison.run(comparison(name), dir, to, o);
       case "hessian-analysis" -> HessianAnalysis.run(hessian(), dir, to, o);
+      case "kfac-fashion" -> kfacFashion(dir, to, o);
       default -> throw new IllegalArgumentException("NAME: unknown experiment '" + name
           + "'; known: sgdph-cnn, sgn-large-batch, hf-autoencoder, hessian-analysis,"
-          + " resnet-sgdph");
+          + " resnet-sgdph, kfac-fashion, lstm-bdhf");
     };
     o.println();
     o.println(summary);
     o.println("wrote " + to);
     return 0;
+  }
+
+  /**
+   * kfac-fashion: the comparison on each model of {@code --models} (the BN MLP in {@code
+   * OUT/mlp}, the BN CNN in {@code OUT/cnn}), one summary of them in {@code OUT/summary.md}.
+   */
+  private String kfacFashion(Path dir, Path to, PrintWriter o) throws java.io.IOException {
+    List<String> models = overrides.models != null ? overrides.models : KFAC_MODELS;
+    for (String m : models) {
+      if (!m.equals("mlp") && !m.equals("cnn")) {
+        throw new IllegalArgumentException(
+            "--models: expected mlp or cnn but was '" + m + "'");
+      }
+    }
+    StringBuilder sb =
+        new StringBuilder("### KFAC vs SGD with momentum and Adam, Fashion-MNIST\n\n");
+    for (String m : models) {
+      sb.append(Comparison.run(comparison("kfac-fashion-" + m), dir, to.resolve(m), o))
+          .append('\n');
+    }
+    String summary = sb.toString();
+    Report.write(to.resolve("summary.md"), summary);
+    return summary;
   }
 
   private DType dtype(DType byDefault) {
@@ -182,8 +213,41 @@ public final class ExperimentCommand implements Callable<Integer> {
   /** resnet-sgdph's epochs per run. */
   static final int RESNET_EPOCHS = 6;
 
+  /**
+   * kfac-fashion's backend: the reference (float64), the one backend whose Kronecker-factor SPI
+   * and labelled objectives (the Monte-Carlo Fisher) are on main as this experiment lands.
+   */
+  static final String KFAC_BACKEND = "reference";
+
+  /**
+   * kfac-fashion's KFAC: momentum 0.9 as SGD's, damping fixed at the optimizer's default 0.001
+   * (not tuned), the other settings KFAC-Pytorch's defaults except the inverse every 20 steps
+   * instead of 100 (runs here are a few hundred steps long).
+   */
+  static final Map<String, Object> KFAC_SETTINGS = Map.of("momentum", 0.9, "damping", 0.001,
+      "t_cov", 10L, "t_inv", 20L);
+
   /** The learning-rate grid of the optimizer comparisons, 10⁻³ to 10⁻¹ in half decades. */
   static final List<Double> GRID = List.of(1e-3, 3e-3, 1e-2, 3e-2, 1e-1);
+
+  /** Adam's grid beside the HF methods (hf-autoencoder, lstm-bdhf): 10⁻⁴ to 10⁻². */
+  static final List<Double> ADAM_GRID = List.of(1e-4, 3e-4, 1e-3, 3e-3, 1e-2);
+
+  /** The CG budget of the HF methods (hf-autoencoder, lstm-bdhf): iterations per CG run. */
+  static final long HF_CG_MAX_ITER = 20;
+
+  /**
+   * lstm-bdhf's training images: with {@link #LSTM_EPOCHS} and {@link #LSTM_BATCH}, its 13 runs
+   * took 15.7 minutes on this 2-core machine while others built, within the 35-minute budget
+   * with room for a busier machine (EXPERIMENTS.md §7 has the measurements that chose them).
+   */
+  static final int LSTM_TRAIN = 20_000;
+
+  /** lstm-bdhf's epochs per run. */
+  static final int LSTM_EPOCHS = 4;
+
+  /** lstm-bdhf's mini-batch. */
+  static final int LSTM_BATCH = 500;
 
   Comparison.Config comparison(String experiment) {
     int val = quick ? 200 : 0;
@@ -216,14 +280,60 @@ public final class ExperimentCommand implements Callable<Integer> {
           "Block-diagonal HF vs HF vs Adam, deep autoencoder 784-500-250-30-250-500-784",
           BuiltInModels.AUTOENCODER.spec(), "autoencoder", backend("djl"),
           dtype(DType.FLOAT32), size(20_000, 256), quick ? val : 2_000, test, epochs(10, 1),
-          quick ? 128 : 1000, 0, grid(List.of(1e-4, 3e-4, 1e-3, 3e-3, 1e-2)),
-          List.of(adam,
-              new Method("HF", "hf", Map.of("cg_max_iter", 20L), false),
-              new Method("block-diagonal HF", "bdhf", Map.of("cg_max_iter", 20L), false)),
+          quick ? 128 : 1000, 0, grid(ADAM_GRID), hfMethods(adam),
           Score.RECONSTRUCTION_ERROR, false, seeds);
+      case "lstm-bdhf" -> new Comparison.Config(experiment,
+          "Block-diagonal HF vs HF vs Adam, two-layer LSTM on Fashion-MNIST rows",
+          BuiltInModels.LSTM.spec(), "lstm", backend("djl"), dtype(DType.FLOAT32),
+          size(LSTM_TRAIN, 128), quick ? val : 2_000, quick ? 100 : test,
+          epochs(LSTM_EPOCHS, 1), quick ? 64 : LSTM_BATCH, 0, grid(ADAM_GRID),
+          hfMethods(adam), Score.ACCURACY, false, seeds);
+      case "kfac-fashion-mlp", "kfac-fashion-cnn" -> {
+        boolean mlp = experiment.endsWith("mlp");
+        BuiltInModels model = mlp ? BuiltInModels.MLP : BuiltInModels.CNN;
+        yield new Comparison.Config(experiment,
+            "KFAC vs SGD with momentum and Adam, BN " + (mlp ? "MLP" : "CNN")
+                + ", Fashion-MNIST", model.spec(), mlp ? "mlp" : "cnn",
+            backend(KFAC_BACKEND), dtype(DType.FLOAT64),
+            size(mlp ? KFAC_MLP_TRAIN : KFAC_CNN_TRAIN, 256), quick ? val : 1_000,
+            quick ? test : 2_000, epochs(mlp ? KFAC_MLP_EPOCHS : KFAC_CNN_EPOCHS, 1), 128, 0,
+            grid(GRID), List.of(sgd, adam, new Method("KFAC", "kfac", KFAC_SETTINGS, true)),
+            Score.ACCURACY, false, seeds);
+      }
       default -> throw new IllegalArgumentException("NAME: unknown experiment " + experiment);
     };
   }
+
+  /**
+   * Adam, full HF and block-diagonal HF (one block per layer, a stacked LSTM's layers each their
+   * own), the HF methods at their defaults with at most {@link #HF_CG_MAX_ITER} CG iterations
+   * per run (per block for block-diagonal HF): §3's methods and budget.
+   */
+  private static List<Method> hfMethods(Method adam) {
+    Map<String, Object> cg = Map.of("cg_max_iter", HF_CG_MAX_ITER);
+    return List.of(adam, new Method("HF", "hf", cg, false),
+        new Method("block-diagonal HF", "bdhf", cg, false));
+  }
+
+  /**
+   * kfac-fashion's default models: the MLP only. The CNN's last dense layer has a 3137 × 3137
+   * input factor whose host float64 inverse took minutes here (a 4-step epoch of KFAC on 512
+   * images: 373 s against SGD's 5 s), too slow for this experiment's budget on any backend,
+   * since the factors are inverted on the host.
+   */
+  static final List<String> KFAC_MODELS = List.of("mlp");
+
+  /** kfac-fashion's MLP training images: with the epochs, its 21 runs take ≤ 30 min here. */
+  static final int KFAC_MLP_TRAIN = 8_000;
+
+  /** kfac-fashion's MLP epochs. */
+  static final int KFAC_MLP_EPOCHS = 5;
+
+  /** kfac-fashion's CNN training images. */
+  static final int KFAC_CNN_TRAIN = 1_000;
+
+  /** kfac-fashion's CNN epochs. */
+  static final int KFAC_CNN_EPOCHS = 2;
 
   HessianAnalysis.Config hessian() {
     return new HessianAnalysis.Config(backend("reference"), dtype(DType.FLOAT64),

@@ -87,6 +87,61 @@ class QuickExperimentsTest {
     assertTrue(Files.size(out.resolve("resnet-sgdph-epochs.png")) > 1000);
   }
 
+  /**
+   * lstm-bdhf on its own backend (DJL, float32): Adam tries two rates with seed 0 and runs seed
+   * 1 at the chosen one, HF and block-diagonal HF run at their defaults (CG capped at 20) with
+   * both seeds — 7 runs of 2 steps of the built-in two-layer LSTM over image rows.
+   */
+  @Test
+  void lstmComparisonRunsEndToEnd() throws Exception {
+    requireData();
+    Path out = dir.resolve("lstm-bdhf");
+    String log = run("lstm-bdhf", "--quick", "--seeds", "0,1", "--out", out.toString());
+    assertTrue(log.contains("Model `lstm`, backend djl (float32); 128 training"), log);
+    List<String> runs = lines(out.resolve("runs.csv"));
+    assertEquals(1 + 7, runs.size(), runs.toString());
+    assertEquals(3, runs.stream().filter(r -> r.startsWith("Adam,")).count(), runs.toString());
+    assertEquals(2, runs.stream().filter(r -> r.startsWith("HF,")).count(), runs.toString());
+    assertEquals(2, runs.stream().filter(r -> r.startsWith("block-diagonal HF,")).count(),
+        runs.toString());
+    for (String r : runs.subList(1, runs.size())) {
+      String[] c = r.split(",", -1);
+      assertEquals("2", c[5], r); // step count after the one epoch: 128 / 64
+      assertTrue(Double.isFinite(Double.parseDouble(c[7])), r);
+    }
+    String summary = Files.readString(out.resolve("summary.md"));
+    assertTrue(summary.contains("| block-diagonal HF | cg_max_iter=20 |")
+        && summary.contains("test accuracy"), summary);
+    assertTrue(Files.size(out.resolve("lstm-bdhf-epochs.png")) > 1000);
+  }
+
+  /**
+   * kfac-fashion on its own backend (the reference, float64) and its default model, the BN MLP:
+   * SGD, Adam and KFAC try two rates with seed 0 and run seed 1 at the chosen one — 9 runs of
+   * one step. (The CNN's KFAC step inverts a 3137 × 3137 factor on the host: minutes, not for CI.)
+   */
+  @Test
+  void kfacComparisonRunsEndToEnd() throws Exception {
+    requireData();
+    Path out = dir.resolve("kfac-fashion");
+    run("kfac-fashion", "--quick", "--train", "128", "--seeds", "0,1", "--out", out.toString());
+    for (String model : List.of("mlp")) {
+      List<String> runs = lines(out.resolve(model).resolve("runs.csv"));
+      assertEquals(1 + 9, runs.size(), runs.toString());
+      assertEquals(3, runs.stream().filter(r -> r.startsWith("KFAC,")).count(), runs.toString());
+      for (String r : runs.subList(1, runs.size())) {
+        assertTrue(Double.isFinite(Double.parseDouble(r.split(",", -1)[7])), r);
+      }
+      assertTrue(Files.size(out.resolve(model).resolve("kfac-fashion-" + model + "-epochs.png"))
+          > 1000);
+    }
+    String summary = Files.readString(out.resolve("summary.md"));
+    assertTrue(summary.contains("Model `mlp`, backend reference (float64); 128 training"),
+        summary);
+    assertTrue(!summary.contains("Model `cnn`"), summary);
+    assertTrue(summary.contains("| KFAC | damping=0.001 lr="), summary);
+  }
+
   @Test
   void hessianAnalysisRunsEndToEnd() throws Exception {
     requireData();

@@ -74,4 +74,26 @@ public interface SpecModel extends CurvatureModel<ArrayBatch> {
           getClass().getName() + ": running statistics are not implemented");
     }
   }
+
+  /**
+   * Installs the hook through which this model's train-mode batch norms form their batch sums
+   * ({@link BatchStatisticsReducer}), for every pass that follows (including the passes of
+   * curvatures opened before) until another is installed; {@link BatchStatisticsReducer#LOCAL}
+   * restores the single-machine behaviour. What data-parallel training with synchronised
+   * batch-norm statistics needs from a backend.
+   *
+   * <p>The default refuses: a backend whose batch norm is a fused kernel (DJL's, TensorFlow's,
+   * DL4J's) has no seam at its reductions. The reference backend implements it.
+   *
+   * @param reducer the hook, {@link BatchStatisticsReducer#LOCAL} for none
+   * @throws UnsupportedOperationException naming the backend, if its batch norms have no such
+   *     seam
+   */
+  default void setBatchStatisticsReducer(BatchStatisticsReducer reducer) {
+    java.util.Objects.requireNonNull(reducer, "reducer");
+    throw new UnsupportedOperationException(
+        getClass().getName() + ": its batch norms are fused kernels with no seam at their batch"
+            + " sums, so it cannot synchronise batch statistics across replicas"
+            + " (setBatchStatisticsReducer); the reference backend can");
+  }
 }

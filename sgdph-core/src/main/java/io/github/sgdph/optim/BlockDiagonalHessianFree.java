@@ -665,14 +665,10 @@ public final class BlockDiagonalHessianFree implements Optimizer {
       }
 
       // Levenberg-Marquardt.
-      double lambdaNext = lambda;
-      if (adaptLambda) {
-        if (!(ratio >= 0.25)) {
-          lambdaNext = 1.5 * lambda;
-        } else if (ratio > 0.75) {
-          lambdaNext = Math.max(2.0 / 3.0 * lambda, lambdaMin);
-        }
-      }
+      double lambdaNext = adaptLambda
+          ? LevenbergMarquardt.next(lambda, ratio, 1.5, 2.0 / 3.0, lambdaMin,
+              Double.POSITIVE_INFINITY)
+          : lambda;
       // Backtracking line search on α.
       double gd = g.dot(delta);
       double alpha = lr;

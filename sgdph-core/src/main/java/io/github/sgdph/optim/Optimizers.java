@@ -195,11 +195,13 @@ public final class Optimizers {
 
   /**
    * KFAC, {@link Kfac}: lr, momentum, damping, stat_decay, kl_clip, weight_decay, t_cov, t_inv,
-   * fisher ("mc", "empirical" or "exact"), seed.
+   * fisher ("mc", "empirical" or "exact"), seed; adapt_damping, damping_interval, damping_decay,
+   * damping_min, damping_max.
    */
   private static Optimizer kfac(OptimizerSpec s) {
     s.requireKnown(Set.of("lr", "momentum", "damping", "stat_decay", "kl_clip", "weight_decay",
-        "t_cov", "t_inv", "fisher", "seed"));
+        "t_cov", "t_inv", "fisher", "seed", "adapt_damping", "damping_interval", "damping_decay",
+        "damping_min", "damping_max"));
     Kfac.Builder b = Kfac.builder();
     OptimizerSpec.labelled("lr", () -> b.lr(s.getDouble("lr", 0.001)));
     OptimizerSpec.labelled("momentum", () -> b.momentum(s.getDouble("momentum", 0.9)));
@@ -220,7 +222,19 @@ public final class Optimizers {
               + "'");
     });
     OptimizerSpec.labelled("seed", () -> b.seed(s.getInt("seed", 0)));
-    return b.build();
+    b.adaptDamping(s.getBoolean("adapt_damping", false));
+    OptimizerSpec.labelled(
+        "damping_interval", () -> b.dampingInterval(s.getInt("damping_interval", 5)));
+    OptimizerSpec.labelled(
+        "damping_decay", () -> b.dampingDecay(s.getDouble("damping_decay", 0.95)));
+    OptimizerSpec.labelled("damping_min", () -> b.dampingMin(s.getDouble("damping_min", 1e-8)));
+    if (s.has("damping_max")) {
+      OptimizerSpec.labelled(
+          "damping_max", () -> b.dampingMax(s.getDouble("damping_max", 0)));
+    }
+    Kfac[] out = new Kfac[1];
+    OptimizerSpec.labelled("damping_min", () -> out[0] = b.build());
+    return out[0];
   }
 
   /**

@@ -41,6 +41,35 @@ public interface TrainingCluster {
       List<NamedArray> initial, String backend, DType dtype);
 
   /**
+   * As {@link #open(String, int, Dataset, ModelSpec, List, String, DType)}, choosing how a
+   * train-mode batch norm normalises a batch spread over partitions: {@code per-partition}
+   * (each partition's share with its own statistics, the default) or {@code synchronized}
+   * (statistics of the whole batch, equal to one machine). The default implementation offers
+   * {@code per-partition} only.
+   *
+   * @param master the cluster's master URL
+   * @param partitions the number of partitions, 0 for the cluster's default
+   * @param train the training set
+   * @param spec the model
+   * @param initial the initial values of every entry of {@code spec}
+   * @param backend the replicas' backend
+   * @param dtype the replicas' precision
+   * @param batchNormStatistics {@code per-partition} or {@code synchronized}
+   * @return the open session; the caller closes it
+   * @throws IllegalArgumentException naming {@code --batch-norm-statistics} for another value
+   * @throws UnsupportedOperationException naming it if the cluster or backend cannot
+   *     synchronise
+   */
+  default Session open(String master, int partitions, Dataset train, ModelSpec spec,
+      List<NamedArray> initial, String backend, DType dtype, String batchNormStatistics) {
+    if (!"per-partition".equals(batchNormStatistics)) {
+      throw new UnsupportedOperationException("--batch-norm-statistics: " + name()
+          + " offers per-partition only, not '" + batchNormStatistics + "'");
+    }
+    return open(master, partitions, train, spec, initial, backend, dtype);
+  }
+
+  /**
    * The cluster provider on the classpath.
    *
    * @param option the option that asked for a cluster, for the message

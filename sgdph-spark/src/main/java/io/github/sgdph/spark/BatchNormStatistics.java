@@ -17,10 +17,38 @@ public enum BatchNormStatistics {
    */
   PER_PARTITION,
   /**
-   * Statistics over the whole batch, as PyTorch's {@code SyncBatchNorm}: one more reduction per
-   * batch-norm layer in every forward and R-forward pass, and equal to the single-machine run.
-   * <b>Not implemented yet</b>: {@link SparkModel.Builder#build()} refuses it for a model with a
-   * train-mode batch norm (it needs the backends' forward passes split at every batch norm).
+   * Statistics over the whole batch, as PyTorch's {@code SyncBatchNorm}: equal to the
+   * single-machine run on the same global batch (to rounding: 1e-12 relative over whole SGN,
+   * block-diagonal HF and SGD-PH trajectories in float64), running statistics included. Every
+   * job is a Spark barrier stage ({@code RDD.barrier()}): the replicas' batch norms form their
+   * batch sums through {@link io.github.sgdph.model.BatchStatisticsReducer}, one {@code
+   * BarrierTaskContext.allGather} round per reduction (per train-mode layer: forward 2, backward
+   * 1, R-forward 1, Gauss-Newton R-backward 1, Hessian R-backward 2), added in partition order.
+   * Needs a backend with that seam (the reference backend; DJL's, TensorFlow's and DL4J's fused
+   * batch norms have none and are refused by name), a cluster with a task slot per partition,
+   * and gives up per-task retries (Spark re-runs the whole stage). {@code perTermGradients()}
+   * is refused (each term's backward pass would span every partition).
    */
-  SYNCHRONIZED
+  SYNCHRONIZED;
+
+  /**
+   * The mode of a command-line value.
+   *
+   * @param option the option, for the message
+   * @param value {@code per-partition} or {@code synchronized} (case-insensitive; {@code _} for
+   *     {@code -} accepted)
+   * @return the mode
+   * @throws IllegalArgumentException naming {@code option} for another value
+   */
+  public static BatchNormStatistics parse(String option, String value) {
+    String v = value == null ? ""
+        : value.trim().toUpperCase(java.util.Locale.ROOT).replace('-', '_');
+    for (BatchNormStatistics m : values()) {
+      if (m.name().equals(v)) {
+        return m;
+      }
+    }
+    throw new IllegalArgumentException(option + ": per-partition or synchronized, not '" + value
+        + "'");
+  }
 }

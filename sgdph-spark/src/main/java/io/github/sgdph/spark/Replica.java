@@ -80,6 +80,19 @@ final class Replica implements AutoCloseable {
     return c;
   }
 
+  /** Whether the curvature {@code id} is open here (its forward pass kept). */
+  boolean hasCurvature(long id) {
+    return curvatures.containsKey(id);
+  }
+
+  /** Closes the curvature {@code id} if it is open here. */
+  void dropCurvature(long id) {
+    Curvature c = curvatures.remove(id);
+    if (c != null) {
+      c.close();
+    }
+  }
+
   private void closeCurvatures() {
     curvatures.values().forEach(Curvature::close);
     curvatures.clear();

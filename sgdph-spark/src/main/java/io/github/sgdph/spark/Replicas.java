@@ -1,14 +1,19 @@
 package io.github.sgdph.spark;
 
+import io.github.sgdph.model.BatchStatisticsReducer;
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.api.java.function.Function2;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.runtime.AbstractFunction1;
 
 /**
  * The executor side: the model replicas of this JVM, one per (model, partition), built on a
@@ -34,9 +39,52 @@ final class Replicas {
     };
   }
 
+  /**
+   * The task of a barrier-stage job ({@link BatchNormStatistics#SYNCHRONIZED}): as {@link
+   * #task}, with the replica's batch norms reducing through a {@link Barrier}.
+   */
+  static final class BarrierTask
+      extends AbstractFunction1<scala.collection.Iterator<Shard>,
+          scala.collection.Iterator<Tuple2<Integer, double[]>>>
+      implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private final Job job;
+
+    BarrierTask(Job job) {
+      this.job = job;
+    }
+
+    @Override
+    public scala.collection.Iterator<Tuple2<Integer, double[]>> apply(
+        scala.collection.Iterator<Shard> it) {
+      BarrierTaskContext ctx = BarrierTaskContext.get();
+      int p = ctx.partitionId();
+      Shard shard = it.next();
+      double[] r = run(job, p, shard, new Barrier(ctx, p, job.shares(), job.lossWeighted()));
+      List<Tuple2<Integer, double[]>> out = new ArrayList<>(1);
+      if (r != null) {
+        out.add(new Tuple2<>(p, r));
+      }
+      return CollectionConverters.asScala(out.iterator());
+    }
+  }
+
   static double[] run(Job job, int p, Shard shard) {
+    return run(job, p, shard, null);
+  }
+
+  /**
+   * Runs the job's work on partition {@code p}'s replica; with a {@code barrier}, the replica's
+   * batch norms reduce through it, every partition first agrees on whether the job's curvature
+   * is open on all of them (else all redo its forward pass, which reduces too: after a retry the
+   * rebuilt replica lacks it), and a partition without samples idles through the rounds.
+   */
+  static double[] run(Job job, int p, Shard shard, Barrier barrier) {
     int share = job.shares()[p];
     if (share == 0) {
+      if (barrier != null) {
+        barrier.idle();
+      }
       return null;
     }
     String key = job.modelKey() + "#" + p;
@@ -51,7 +99,21 @@ final class Replicas {
         PartitionContext ctx = new PartitionContext(p, share, r,
             r.objective(job.selectionId(), sel.whole() ? null : sel.local()[p]),
             job.curvatureId());
-        return job.work().run(ctx);
+        if (barrier == null) {
+          return job.work().run(ctx);
+        }
+        r.model.setBatchStatisticsReducer(barrier);
+        try {
+          long c = job.curvatureId();
+          if (c != 0 && !barrier.all(r.hasCurvature(c))) {
+            r.dropCurvature(c);
+          }
+          double[] out = job.work().run(ctx);
+          barrier.end();
+          return out;
+        } finally {
+          r.model.setBatchStatisticsReducer(BatchStatisticsReducer.LOCAL);
+        }
       } catch (RuntimeException | Error e) {
         LOG.debug("task on partition {} failed; dropping its replica", p, e);
         if (CACHE.remove(key, r)) {

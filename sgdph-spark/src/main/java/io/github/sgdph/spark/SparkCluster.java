@@ -48,6 +48,16 @@ public final class SparkCluster implements TrainingCluster {
   @Override
   public TrainingCluster.Session open(String master, int partitions, Dataset train,
       ModelSpec spec, List<NamedArray> initial, String backend, DType dtype) {
+    return open(master, partitions, train, spec, initial, backend, dtype, "per-partition");
+  }
+
+  /** With {@code batchNormStatistics} {@link BatchNormStatistics#parse parsed}. */
+  @Override
+  public TrainingCluster.Session open(String master, int partitions, Dataset train,
+      ModelSpec spec, List<NamedArray> initial, String backend, DType dtype,
+      String batchNormStatistics) {
+    BatchNormStatistics bn = BatchNormStatistics.parse("--batch-norm-statistics",
+        batchNormStatistics);
     if (master == null || master.isBlank()) {
       throw new IllegalArgumentException("master: a Spark master URL is required, e.g. local[2]"
           + " or spark://HOST:7077");
@@ -86,7 +96,7 @@ public final class SparkCluster implements TrainingCluster {
       int p = partitions > 0 ? partitions : sc.defaultParallelism();
       data = SparkDataset.distribute(sc, train, p);
       SparkModel model = SparkModel.builder().dataset(data).spec(spec).parameters(initial)
-          .backend(backend).dtype(dtype).build();
+          .backend(backend).dtype(dtype).batchNorm(bn).build();
       return new SparkSession(context, running, data, model);
     } catch (RuntimeException e) {
       if (data != null) {
@@ -134,8 +144,9 @@ public final class SparkCluster implements TrainingCluster {
 
     @Override
     public String description() {
-      return String.format(Locale.ROOT, "spark %s, %d partitions", sc.master(),
-          data.partitionCount());
+      return String.format(Locale.ROOT, "spark %s, %d partitions%s", sc.master(),
+          data.partitionCount(), model.synchronizedStatistics()
+              ? ", synchronized batch-norm statistics" : "");
     }
 
     @Override

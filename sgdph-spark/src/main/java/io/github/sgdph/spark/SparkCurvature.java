@@ -238,16 +238,26 @@ final class SparkCurvature implements Curvature {
             ParameterVector r = ctx.curvature().vjp(up)) {
           return r.toDoubleArray();
         }
-      });
+      }, false);
       return ParameterVector.fromArray(model.algebra(), layout(), s);
     } finally {
       b.destroy();
     }
   }
 
+  /**
+   * Refused with synchronised statistics: each term's backward pass would need every partition
+   * (the batch norm spreads a one-sample seed over the whole batch), {@code N} barrier rounds per
+   * layer.
+   */
   @Override
   public List<ParameterVector> perTermGradients() {
     requireCurrent();
+    if (model.synchronizedStatistics()) {
+      throw new UnsupportedOperationException("perTermGradients: not available with"
+          + " SYNCHRONIZED batch-norm statistics (each term's backward pass spans every"
+          + " partition); use PER_PARTITION, or isolatedSampleGradients()");
+    }
     double[][] parts = model.perPartition(o, id, ctx -> {
       List<ParameterVector> gs = ctx.curvature().perTermGradients();
       try {

@@ -4,6 +4,7 @@ import io.github.sgdph.cases.json.CaseJson;
 import io.github.sgdph.curvature.Capabilities;
 import io.github.sgdph.curvature.CurvatureModel;
 import io.github.sgdph.curvature.Objective;
+import io.github.sgdph.model.BatchStatisticsReducer;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.NamedArray;
 import io.github.sgdph.model.SpecBackend;
@@ -17,9 +18,13 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import scala.reflect.ClassTag;
+import scala.reflect.ClassTag$;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;
@@ -54,8 +59,11 @@ import scala.Tuple2;
  * recomputes it per product anyway). A task that fails drops its replica; Spark's retry rebuilds
  * it from the broadcasts, with the same result.
  *
- * <p>Train-mode batch norm: see {@link BatchNormStatistics}; {@link
- * BatchNormStatistics#PER_PARTITION} only, for now.
+ * <p>Train-mode batch norm: see {@link BatchNormStatistics}. With {@link
+ * BatchNormStatistics#SYNCHRONIZED} every job is a Spark <em>barrier</em> stage whose tasks
+ * exchange the batch norms' partial sums inside each pass ({@link
+ * io.github.sgdph.model.BatchStatisticsReducer}, one {@code allGather} round per reduction), so
+ * each quantity is the single-machine one of the whole batch.
  */
 public final class SparkModel implements CurvatureModel<int[]> {
   private static final Logger LOG = LoggerFactory.getLogger(SparkModel.class);
@@ -67,6 +75,8 @@ public final class SparkModel implements CurvatureModel<int[]> {
   private final Broadcast<Payloads.ReplicaSpec> spec;
   private final int fanIn;
   private final BatchNormStatistics batchNorm;
+  /** Whether jobs are barrier stages: SYNCHRONIZED and the model has a train-mode batch norm. */
+  private final boolean synchronizedStatistics;
   private final int outputsPerSample;
   private long version;
   private Broadcast<double[]> parameters;
@@ -85,8 +95,20 @@ public final class SparkModel implements CurvatureModel<int[]> {
     this.sc = b.data.context();
     this.fanIn = b.fanIn;
     this.batchNorm = b.batchNorm;
+    this.synchronizedStatistics = b.batchNorm == BatchNormStatistics.SYNCHRONIZED
+        && !b.spec.runningStatistics().isEmpty();
     this.driver = SpecBackend.find(b.backend).build(b.spec, b.parameters, b.dtype);
     try {
+      if (synchronizedStatistics) {
+        try {
+          driver.setBatchStatisticsReducer(BatchStatisticsReducer.LOCAL);
+        } catch (UnsupportedOperationException e) {
+          throw new UnsupportedOperationException("batchNorm: SYNCHRONIZED statistics need a"
+              + " backend whose batch norms reduce through a BatchStatisticsReducer (the"
+              + " reference backend); backend '" + b.backend + "' has fused batch norms: "
+              + e.getMessage() + "; use PER_PARTITION", e);
+        }
+      }
       Payloads.ReplicaSpec rs = new Payloads.ReplicaSpec(key, CaseJson.toJson(b.spec), b.backend,
           b.dtype, Payloads.Entry.of(driver.exportParameters()));
       this.spec = broadcast(rs, rs.bytes());
@@ -212,8 +234,12 @@ public final class SparkModel implements CurvatureModel<int[]> {
      * @return the model; the caller closes it
      * @throws IllegalArgumentException naming the missing setting, or from the backend for
      *     parameters that do not fit the spec, or for a dataset whose samples do not fit it
-     * @throws UnsupportedOperationException for {@link BatchNormStatistics#SYNCHRONIZED} with a
-     *     train-mode batch norm (not implemented)
+     * @throws UnsupportedOperationException naming {@code batchNorm} for {@link
+     *     BatchNormStatistics#SYNCHRONIZED} with a train-mode batch norm on a backend without the
+     *     seam ({@link SpecModel#setBatchStatisticsReducer}: DJL, TensorFlow, DL4J)
+     * @throws IllegalArgumentException naming {@code batchNorm} for {@link
+     *     BatchNormStatistics#SYNCHRONIZED} with a train-mode batch norm when the cluster has fewer
+     *     task slots than the dataset has partitions (a barrier stage runs all its tasks at once)
      */
     public SparkModel build() {
       if (data == null) {
@@ -231,12 +257,23 @@ public final class SparkModel implements CurvatureModel<int[]> {
             + Arrays.toString(spec.inputShape()));
       }
       if (batchNorm == BatchNormStatistics.SYNCHRONIZED && !spec.runningStatistics().isEmpty()) {
-        throw new UnsupportedOperationException("batchNorm: SYNCHRONIZED statistics for the"
-            + " model's train-mode batch norms are not implemented (they need one reduction per"
-            + " batch norm inside every forward and R-forward pass); use PER_PARTITION");
+        int slots = taskSlots(data.context());
+        if (data.partitionCount() > slots) {
+          throw new IllegalArgumentException("batchNorm: SYNCHRONIZED statistics run every"
+              + " product as a barrier stage of all " + data.partitionCount() + " partitions at"
+              + " once, but the cluster (" + data.context().master() + ") has " + slots
+              + " task slots; use at most " + slots + " partitions, or more executors/cores"
+              + " (local[" + data.partitionCount() + "] or more)");
+        }
       }
       return new SparkModel(this);
     }
+  }
+
+  /** The tasks the cluster runs at once (what a barrier stage needs per partition). */
+  static int taskSlots(JavaSparkContext sc) {
+    org.apache.spark.SparkContext c = sc.sc();
+    return c.maxNumConcurrentTasks(c.resourceProfileManager().defaultResourceProfile());
   }
 
   /**
@@ -404,18 +441,50 @@ public final class SparkModel implements CurvatureModel<int[]> {
     return parameters;
   }
 
-  private JavaRDD<Tuple2<Integer, double[]>> parts(SparkObjective o, long curvatureId, Work w) {
+  /**
+   * The job's tasks: a barrier stage for synchronised statistics, whose loss-derivative sums are
+   * weighted by the shares when {@code lossWeighted} ({@link Barrier}).
+   */
+  private JavaRDD<Tuple2<Integer, double[]>> parts(SparkObjective o, long curvatureId, Work w,
+      boolean lossWeighted) {
     requireOpen();
     Job job = new Job(key, spec, version, parameterBroadcast(), o.id, o.selection(),
-        o.shares, curvatureId, w);
-    return data.shards().mapPartitionsWithIndex(Replicas.task(job), true);
+        o.shares, curvatureId, w, synchronizedStatistics, lossWeighted);
+    if (!synchronizedStatistics) {
+      return data.shards().mapPartitionsWithIndex(Replicas.task(job), true);
+    }
+    @SuppressWarnings("unchecked")
+    ClassTag<Tuple2<Integer, double[]>> tag =
+        (ClassTag<Tuple2<Integer, double[]>>) (ClassTag<?>) ClassTag$.MODULE$.apply(Tuple2.class);
+    JavaRDD<Tuple2<Integer, double[]>> barrier = JavaRDD.fromRDD(
+        data.shards().rdd().barrier().mapPartitions(new Replicas.BarrierTask(job), true, tag),
+        tag);
+    // Spark re-runs a failed barrier stage only if it is a shuffle-map stage ("Could not
+    // recover from a failed barrier ResultStage"): the partition results go through a shuffle
+    // into one partition, so the barrier stage is one, and the driver collects from there
+    return JavaRDD.fromRDD(JavaPairRDD.fromJavaRDD(barrier).partitionBy(new HashPartitioner(1))
+        .rdd(), tag);
+  }
+
+  /** Whether every job is a barrier stage with synchronised batch statistics. */
+  boolean synchronizedStatistics() {
+    return synchronizedStatistics;
   }
 
   /** {@code Σ_p run(p)} in partition order. */
   double[] sum(SparkObjective o, long curvatureId, Work w) {
+    return sum(o, curvatureId, w, true);
+  }
+
+  /**
+   * {@code Σ_p run(p)} in partition order; {@code lossWeighted} false for work whose backward
+   * pass is seeded by the batch's own rows ({@code Jᵀu}), not by each partition's mean loss.
+   */
+  double[] sum(SparkObjective o, long curvatureId, Work w, boolean lossWeighted) {
     long t0 = System.nanoTime();
     try {
-      double[] s = TreeSum.sum(parts(o, curvatureId, w), data.partitionCount(), fanIn);
+      double[] s = TreeSum.sum(parts(o, curvatureId, w, lossWeighted), data.partitionCount(),
+          fanIn);
       count(t0, 8L * s.length * o.contributing());
       return s;
     } catch (Exception e) { // Spark's Scala code throws the checked SparkException undeclared
@@ -427,7 +496,7 @@ public final class SparkModel implements CurvatureModel<int[]> {
   double[][] perPartition(SparkObjective o, long curvatureId, Work w) {
     long t0 = System.nanoTime();
     try {
-      List<Tuple2<Integer, double[]>> l = parts(o, curvatureId, w).collect();
+      List<Tuple2<Integer, double[]>> l = parts(o, curvatureId, w, true).collect();
       double[][] out = new double[data.partitionCount()][];
       long bytes = 0;
       for (Tuple2<Integer, double[]> t : l) {
@@ -447,7 +516,12 @@ public final class SparkModel implements CurvatureModel<int[]> {
     nanos += System.nanoTime() - t0;
   }
 
-  /** See {@link BatchNormStatistics#PER_PARTITION}: partition {@code p0}'s share updates them. */
+  /**
+   * Folds the batch statistics into the running statistics. {@link
+   * BatchNormStatistics#PER_PARTITION}: partition {@code p0}'s share updates them; {@link
+   * BatchNormStatistics#SYNCHRONIZED}: every partition with samples updates its replica's with
+   * the whole batch's statistics (the same on all), and the driver takes {@code p0}'s.
+   */
   void updateRunningStatistics(SparkObjective o) {
     requireOpen();
     List<NamedArray> current = driver.runningStatistics();
@@ -461,9 +535,10 @@ public final class SparkModel implements CurvatureModel<int[]> {
     double[] flat = flatten(current);
     Broadcast<double[]> stats = broadcast(flat, 8L * flat.length);
     int first = p0;
+    boolean everyPartition = synchronizedStatistics; // all take part in the batch's reductions
     try {
       double[][] r = perPartition(o, 0, ctx -> {
-        if (ctx.partition != first) {
+        if (ctx.partition != first && !everyPartition) {
           return null;
         }
         SpecModel m = ctx.replica.model;

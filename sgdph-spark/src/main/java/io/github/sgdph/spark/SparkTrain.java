@@ -31,6 +31,7 @@ import org.apache.spark.api.java.JavaSparkContext;
  *     [--master URL] [--partitions P] [--model mlp|cnn|autoencoder] [--optimizer sgn|...]
  *     [--hp KEY=VALUE ...] [--epochs E] [--batch B] [--curvature-batch N] [--seed S]
  *     [--backend reference|djl|tensorflow|dl4j] [--dtype float32|float64] [--fan-in F]
+ *     [--batch-norm-statistics per-partition|synchronized]
  *     [--data-dir DIR] [--limit N] [--test-limit N] [--verbose]
  * </pre>
  *
@@ -73,6 +74,7 @@ public final class SparkTrain {
     String backend = "reference";
     DType dtype = null;
     int fanIn = 16;
+    BatchNormStatistics batchNorm = BatchNormStatistics.PER_PARTITION;
     Path dataDir;
     int limit = 0;
     int testLimit = 0;
@@ -104,6 +106,7 @@ public final class SparkTrain {
         case "--backend" -> o.backend = v;
         case "--dtype" -> o.dtype = DType.valueOf(v.toUpperCase(Locale.ROOT));
         case "--fan-in" -> o.fanIn = positive(a, v);
+        case "--batch-norm-statistics" -> o.batchNorm = BatchNormStatistics.parse(a, v);
         case "--data-dir" -> o.dataDir = Path.of(v);
         case "--limit" -> o.limit = positive(a, v);
         case "--test-limit" -> o.testLimit = positive(a, v);
@@ -199,7 +202,7 @@ public final class SparkTrain {
     try (SparkDataset data = SparkDataset.distribute(sc, train, partitions);
         SparkModel model = SparkModel.builder().dataset(data).spec(spec)
             .parameters(DefaultInitializer.initialize(spec, new SplittableRandom(o.seed)))
-            .backend(o.backend).dtype(dtype).fanIn(o.fanIn).build()) {
+            .backend(o.backend).dtype(dtype).fanIn(o.fanIn).batchNorm(o.batchNorm).build()) {
       TrainingReport r = SparkTraining.builder(model)
           .optimizer(Optimizers.create(new OptimizerSpec(o.optimizer, o.hp)))
           .testData(test).epochs(o.epochs).batchSize(o.batch).seed(o.seed)

@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * BENCHMARKS.md, "Data-parallel curvature on Spark": bytes moved and time per CG iteration (one
- * GGN-vector product) and per SGN step against the model size, on {@code local[2,2]}, next to
+ * GGN-vector product) and per SGN step against the model size, on {@code local[4,2]}, next to
  * the same products on one machine. Minutes of work on a 2-core machine: runs only with {@code
  * -Dsgdph.spark.bench=true} (skipped, saying so, otherwise).
  *
@@ -137,6 +137,68 @@ class CommunicationCostMeasurement {
       LOG.info("width {} done", width);
     }
     LOG.info("communication cost on {} ({} samples):{}", SparkTests.context().master(), N,
+        table);
+  }
+
+  /** 784 → width → train-mode batch norm → tanh → 10, softmax cross-entropy. */
+  static ModelSpec batchNormMlp(int width) {
+    return new ModelSpec(new int[] {784},
+        List.of(new LayerSpec.Dense(784, width, true),
+            new LayerSpec.BatchNorm(width, 1e-5, 0.1, LayerSpec.Mode.TRAIN),
+            new LayerSpec.Activation(LayerSpec.ActivationKind.TANH),
+            new LayerSpec.Dense(width, 10, true)),
+        LossKind.SOFTMAX_CROSS_ENTROPY);
+  }
+
+  /**
+   * BENCHMARKS.md, synchronised batch norm: per GGN and Hessian product, the barrier rounds and
+   * the bytes the tasks send in them, and the time against per-partition statistics.
+   */
+  @Test
+  void measureSynchronizedBatchNorm() {
+    assumeTrue(Boolean.getBoolean("sgdph.spark.bench"),
+        "a measurement of minutes: run with -Dsgdph.spark.bench=true");
+    ArrayDataset data = data();
+    StringBuilder table = new StringBuilder(String.format(Locale.ROOT,
+        "%n| BN channels | partitions | statistics | s per Gv | s per Hv | rounds per Gv |"
+            + " rounds per Hv | bytes sent per Gv (all tasks) | bytes sent per Hv |%n"
+            + "|---|---|---|---|---|---|---|---|---|%n"));
+    for (int width : new int[] {64, 512}) {
+      ModelSpec spec = batchNormMlp(width);
+      List<NamedArray> init = DefaultInitializer.initialize(spec, new SplittableRandom(0));
+      for (int partitions : new int[] {2, 4}) {
+        for (BatchNormStatistics mode : BatchNormStatistics.values()) {
+          try (SparkDataset ds = SparkDataset.distribute(SparkTests.context(), data, partitions);
+              SparkModel m = SparkModel.builder().dataset(ds).spec(spec).parameters(init)
+                  .batchNorm(mode).build();
+              Curvature c = m.objective().curvature();
+              ParameterVector v = ParameterVector.randomNormal(m.algebra(), m.layout(),
+                  new SplittableRandom(2))) {
+            double[] sec = new double[2];
+            long[] rounds = new long[2];
+            long[] bytes = new long[2];
+            for (int k = 0; k < 2; k++) {
+              boolean hv = k == 1;
+              (hv ? c.hvp(v) : c.ggnvp(v)).close(); // warm-up (and the backward pass for Hv)
+              long r0 = Barrier.ROUNDS.get();
+              long b0 = Barrier.BYTES_SENT.get();
+              long t0 = System.nanoTime();
+              for (int i = 0; i < PRODUCTS; i++) {
+                (hv ? c.hvp(v) : c.ggnvp(v)).close();
+              }
+              sec[k] = (System.nanoTime() - t0) * 1e-9 / PRODUCTS;
+              rounds[k] = (Barrier.ROUNDS.get() - r0) / PRODUCTS / partitions;
+              bytes[k] = (Barrier.BYTES_SENT.get() - b0) / PRODUCTS;
+            }
+            table.append(String.format(Locale.ROOT,
+                "| %d | %d | %s | %.4f | %.4f | %d | %d | %,d | %,d |%n", width, partitions,
+                mode.name().toLowerCase(Locale.ROOT), sec[0], sec[1], rounds[0], rounds[1],
+                bytes[0], bytes[1]));
+          }
+        }
+      }
+    }
+    LOG.info("synchronised batch norm on {} ({} samples):{}", SparkTests.context().master(), N,
         table);
   }
 }

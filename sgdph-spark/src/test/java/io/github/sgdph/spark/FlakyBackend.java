@@ -54,6 +54,8 @@ public final class FlakyBackend implements SpecBackend {
     @Override public double[] predict(ArrayBatch batch) { return m.predict(batch); }
     @Override public List<NamedArray> runningStatistics() { return m.runningStatistics(); }
     @Override public void setRunningStatistics(List<NamedArray> v) { m.setRunningStatistics(v); }
+    @Override public void setBatchStatisticsReducer(
+        io.github.sgdph.model.BatchStatisticsReducer r) { m.setBatchStatisticsReducer(r); }
     @Override public ParameterLayout layout() { return m.layout(); }
     @Override public TensorAlgebra algebra() { return m.algebra(); }
     @Override public Capabilities capabilities() { return m.capabilities(); }

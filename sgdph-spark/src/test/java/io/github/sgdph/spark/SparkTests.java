@@ -11,9 +11,10 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 
 /**
- * The one Spark context of the test JVM and small fixtures. The master is {@code local[2,2]}: two
- * executor threads, and a task may fail once and be retried (Spark's {@code local[N,F]}; plain
- * {@code local[2]} never retries), which the fault test needs.
+ * The one Spark context of the test JVM and small fixtures. The master is {@code local[4,2]}: four
+ * executor threads (a barrier stage of synchronised batch norm needs a slot per partition, and
+ * the tests use up to 4), and a task may fail once and be retried (Spark's {@code local[N,F]};
+ * plain {@code local[4]} never retries), which the fault tests need.
  */
 final class SparkTests {
   private SparkTests() {}
@@ -23,7 +24,7 @@ final class SparkTests {
   static synchronized JavaSparkContext context() {
     if (sc == null) {
       SparkConf conf = new SparkConf()
-          .setMaster("local[2,2]")
+          .setMaster("local[4,2]")
           .setAppName("sgdph-spark-tests")
           .set("spark.ui.enabled", "false")
           .set("spark.driver.bindAddress", "127.0.0.1")

@@ -49,5 +49,32 @@ class SparkTrainTest {
     assertTrue(err.toString(StandardCharsets.UTF_8).contains("--partitions: must be >= 1"));
     assertEquals(2, SparkTrain.run(new String[] {"--nope", "1"}, SparkTests.context(),
         System.out, e));
+    assertEquals(2, SparkTrain.run(new String[] {"--batch-norm-statistics", "global"},
+        SparkTests.context(), System.out, e));
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains(
+        "--batch-norm-statistics: per-partition or synchronized, not 'global'"));
+  }
+
+  /** The built-in mlp has a train-mode batch norm: synchronised statistics over 3 partitions. */
+  @Test
+  void required_sparkTrainTrainsWithSynchronizedBatchNormStatistics() {
+    assumeTrue(Files.isRegularFile(FashionMnist.defaultDirectory()
+            .resolve("train-images-idx3-ubyte.gz")),
+        "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = SparkTrain.run(new String[] {
+        "--partitions", "3", "--model", "mlp", "--optimizer", "sgn",
+        "--hp", "max_cg_iters=3", "--hp", "trust_region=true", "--epochs", "1", "--batch", "300",
+        "--limit", "900", "--test-limit", "500", "--batch-norm-statistics", "synchronized"},
+        SparkTests.context(), new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+    String text = out.toString(StandardCharsets.UTF_8);
+    LOG.info("SparkTrain, synchronized batch norm:\n{}{}", text,
+        err.toString(StandardCharsets.UTF_8));
+    assertEquals(0, code, text + err);
+    Matcher m = Pattern.compile("epoch 1: .*test accuracy ([0-9.]+)").matcher(text);
+    assertTrue(m.find(), text);
+    assertTrue(Double.parseDouble(m.group(1)) > 0.4, text);
   }
 }
