@@ -49,7 +49,7 @@ final class AffineOp extends Op {
     return new N(x, w, z, gradientOrder);
   }
 
-  private static final class N extends Node {
+  private static final class N extends Node implements FactoredNode {
     INDArray x;
     INDArray w;
     INDArray z;
@@ -72,6 +72,36 @@ final class AffineOp extends Op {
       x = s.keep(x);
       w = s.keep(w);
       z = s.keep(z);
+    }
+
+    @Override
+    public io.github.sgdph.curvature.FactoredLayer.Kind kind() {
+      return io.github.sgdph.curvature.FactoredLayer.Kind.DENSE;
+    }
+
+    @Override
+    public long inputDim() {
+      return x.size(1);
+    }
+
+    @Override
+    public long outputDim() {
+      return z.size(1);
+    }
+
+    @Override
+    public long positions() {
+      return 1;
+    }
+
+    @Override
+    public INDArray factorInputs() {
+      return x.reshape(x.ordering(), x.size(0), x.size(1), 1);
+    }
+
+    @Override
+    public INDArray factorOutputGradient(INDArray g) {
+      return g.reshape(g.ordering(), g.size(0), g.size(1), 1);
     }
 
     @Override

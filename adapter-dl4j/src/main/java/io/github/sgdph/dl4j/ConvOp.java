@@ -36,7 +36,7 @@ final class ConvOp extends Op {
     return new N(this, x, p);
   }
 
-  private static final class N extends Node {
+  private static final class N extends Node implements FactoredNode {
     final ConvOp op;
     final long n;
     final long c;
@@ -115,6 +115,37 @@ final class ConvOp extends Op {
       cols = s.keep(cols);
       w2 = s.keep(w2);
       z = s.keep(z);
+    }
+
+    @Override
+    public io.github.sgdph.curvature.FactoredLayer.Kind kind() {
+      return io.github.sgdph.curvature.FactoredLayer.Kind.CONV2D;
+    }
+
+    @Override
+    public long inputDim() {
+      return c * op.win.size();
+    }
+
+    @Override
+    public long outputDim() {
+      return o;
+    }
+
+    @Override
+    public long positions() {
+      return oh * ow;
+    }
+
+    /** The window matrix's rows {@code (i, oy, ox)} as {@code [n, c·kh·kw, oh·ow]}. */
+    @Override
+    public INDArray factorInputs() {
+      return cols.reshape('c', n, oh * ow, c * op.win.size()).permute(0, 2, 1);
+    }
+
+    @Override
+    public INDArray factorOutputGradient(INDArray g) {
+      return g.reshape('c', n, o, oh * ow);
     }
 
     @Override

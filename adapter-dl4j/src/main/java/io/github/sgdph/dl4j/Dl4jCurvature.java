@@ -1,6 +1,7 @@
 package io.github.sgdph.dl4j;
 
 import io.github.sgdph.curvature.Curvature;
+import io.github.sgdph.curvature.FactoredLayer;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
 import io.github.sgdph.tensor.Tensor;
@@ -29,7 +30,11 @@ import org.nd4j.linalg.factory.Nd4j;
  *       {@code G v = Jᵀ H_L J v} (Schraudolph 2002);
  *   <li>{@link #vjp}: the plain backward pass seeded with {@code u} instead of
  *       {@code ∂L/∂z} ({@link #outputGradient()}) gives {@code Jᵀu}, and
- *       {@link #perTermGradients()} is one such backward pass per term.
+ *       {@link #perTermGradients()} is one such backward pass per term;
+ *   <li>the Kronecker-factor SPI (KFAC, Martens and Grosse 2015; KFC, Grosse and Martens
+ *       2016): {@link #layerInputs} reads a dense op's input or a convolution's im2col window
+ *       matrix off the forward pass, and {@link #layerOutputGradients} is the backward pass
+ *       seeded with {@code u} read at the factored ops' pre-activation outputs.
  * </ul>
  * A vector over a {@linkplain ParameterLayout#select sub-layout} is the direction with zeros
  * elsewhere; only its blocks are returned (the diagonal block of the product), and the passes
@@ -58,6 +63,10 @@ final class Dl4jCurvature implements Curvature {
   private INDArray[] gOut;
   /** The gradient per op and slot (network shapes). */
   private INDArray[][] grad;
+  /** The Kronecker-factored layers and the op of each, computed on first use. */
+  private List<FactoredLayer> factored;
+
+  private int[] factoredOp;
 
   Dl4jCurvature(NetworkCore core, INDArray x, INDArray y) {
     this.core = core;
@@ -159,9 +168,32 @@ final class Dl4jCurvature implements Curvature {
    * @return the gradient of every trainable slot per op and slot (null where the op has none)
    */
   private INDArray[][] backwardFrom(INDArray seed, INDArray[] go) {
-    NetworkPlan plan = core.plan;
     boolean[][] want = wantAll();
-    boolean[] reach = plan.atOrAfter(marked(want));
+    return backwardFrom(seed, want, marked(want), go == null ? null : (l, d) -> {
+      go[l] = kept.keep(d);
+      return go[l];
+    });
+  }
+
+  /** What a backward pass does with an op's output gradient once it is complete. */
+  private interface OutputGradientHook {
+    /**
+     * Called with op {@code l}'s complete output gradient {@code d}.
+     *
+     * @return the array the pass continues with (the same values)
+     */
+    INDArray at(int l, INDArray d);
+  }
+
+  /**
+   * {@link #backwardFrom(INDArray, INDArray[])} through the ops at or after the {@code marked}
+   * ones, computing the gradients of the slots in {@code want}, and handing every op's output
+   * gradient to {@code hook} (if not null) when it is complete.
+   */
+  private INDArray[][] backwardFrom(
+      INDArray seed, boolean[][] want, boolean[] marked, OutputGradientHook hook) {
+    NetworkPlan plan = core.plan;
+    boolean[] reach = plan.atOrAfter(marked);
     INDArray[][] g = new INDArray[nodes.length][];
     INDArray[] acc = new INDArray[nodes.length];
     if (plan.output != NetworkPlan.INPUT) {
@@ -173,9 +205,8 @@ final class Dl4jCurvature implements Curvature {
       if (!reach[l] || d == null) {
         continue;
       }
-      if (go != null) {
-        go[l] = kept.keep(d);
-        d = go[l];
+      if (hook != null) {
+        d = hook.at(l, d);
       }
       g[l] = want[l] == null ? null : new INDArray[want[l].length];
       plan.accumulate(
@@ -260,6 +291,17 @@ final class Dl4jCurvature implements Curvature {
    */
   @Override
   public ParameterVector vjp(Tensor u) {
+    INDArray a = seedArray(u);
+    try (MemoryWorkspace ws = Scratch.scope()) {
+      return vectorOf(backwardFrom(rowMajor(a), null));
+    }
+  }
+
+  /**
+   * The array of a seed {@code u} of a backward pass, checked: live curvature, the outputs'
+   * shape, this backend and dtype.
+   */
+  private INDArray seedArray(Tensor u) {
     ensureLive();
     Objects.requireNonNull(u, "u");
     int[] shape = outputShape();
@@ -268,12 +310,13 @@ final class Dl4jCurvature implements Curvature {
           "u: shape " + Arrays.toString(u.shape()) + " is not the outputs' "
               + Arrays.toString(shape));
     }
-    INDArray a = core.arrayOf(u, "u");
-    try (MemoryWorkspace ws = Scratch.scope()) {
-      // a row-major copy of a view or a column-major array: the ops' fast paths
-      INDArray seed = a.ordering() == 'c' && !a.isView() ? a : a.dup('c');
-      return vectorOf(backwardFrom(seed, null));
-    }
+    return core.arrayOf(u, "u");
+  }
+
+  /** {@code a}, or a row-major copy in the current scope of a view or a column-major array. */
+  private static INDArray rowMajor(INDArray a) {
+    // the ops' fast paths
+    return a.ordering() == 'c' && !a.isView() ? a : a.dup('c');
   }
 
   /**
@@ -445,6 +488,133 @@ final class Dl4jCurvature implements Curvature {
       INDArray r = rOutput(rForward(vs));
       INDArray a = r == null ? Nd4j.zeros(output.dataType(), output.shape()) : r.dup('c');
       return core.algebra.own(Scratch.detach(a), shape);
+    }
+  }
+
+  // ------------------------------------------------------------------ Kronecker-factor SPI
+
+  /**
+   * The affine maps of the {@code DenseLayer}s and {@code OutputLayer} and the {@code
+   * ConvolutionLayer}s, in the order of their weight blocks in {@link #layout()} (forward order;
+   * a spec model's layer order, as the reference backend's). The same op plan serves a spec model
+   * and a user's {@code MultiLayerNetwork} or {@code ComputationGraph}; in a user's network a
+   * dense weight block is DL4J's {@code [in, out]}, reported as {@link
+   * FactoredLayer#weightTransposed()}. A convolution's {@code positions} are those of this
+   * forward pass's input size.
+   */
+  @Override
+  public List<FactoredLayer> factoredLayers() {
+    ensureLive();
+    if (factored == null) {
+      List<FactoredLayer> out = new ArrayList<>();
+      List<Integer> ops = new ArrayList<>();
+      for (int b = 0; b < core.blocks.size(); b++) {
+        NetworkCore.Block k = core.blocks.get(b);
+        int op = k.param().op();
+        if (k.param().slot() != 0 || !(nodes[op] instanceof FactoredNode f)) {
+          continue;
+        }
+        int bias = -1;
+        for (int c = 0; c < core.blocks.size(); c++) {
+          NetworkPlan.Param p = core.blocks.get(c).param();
+          if (p.op() == op && p.slot() == 1) {
+            bias = c;
+          }
+        }
+        boolean transposed = f.kind() == FactoredLayer.Kind.DENSE
+            && k.mapping() == NetworkCore.Mapping.RESHAPE;
+        out.add(new FactoredLayer(f.kind(), core.layout.block(b).name(), b, bias,
+            Math.toIntExact(f.inputDim()), Math.toIntExact(f.outputDim()),
+            Math.toIntExact(f.positions()), transposed));
+        ops.add(op);
+      }
+      factored = List.copyOf(out);
+      factoredOp = ops.stream().mapToInt(Integer::intValue).toArray();
+    }
+    return factored;
+  }
+
+  /**
+   * The inputs of factored layer {@code layer} in this curvature's forward pass, read off what
+   * the forward pass keeps for the backward pass: a dense layer's input, a convolution's window
+   * matrix (ND4J's im2col of the padded input) — no further pass.
+   *
+   * @return a new tensor {@code [n, inputDim, positions]} of this model's dtype
+   * @throws IndexOutOfBoundsException if {@code layer} is not an index of {@link
+   *     #factoredLayers()}
+   * @throws IllegalStateException if this curvature is stale or closed
+   */
+  @Override
+  public Tensor layerInputs(int layer) {
+    List<FactoredLayer> layers = factoredLayers();
+    Objects.checkIndex(layer, layers.size());
+    FactoredLayer f = layers.get(layer);
+    int[] shape = {n, f.inputDim(), f.positions()};
+    try (MemoryWorkspace ws = Scratch.scope()) {
+      INDArray a = ((FactoredNode) nodes[factoredOp[layer]]).factorInputs();
+      return core.algebra.own(copyOut(a, shape), shape);
+    }
+  }
+
+  /**
+   * The gradients of {@code ⟨u, z⟩} at every factored layer's pre-activation output: one backward
+   * pass of this curvature's forward pass seeded with {@code u} (as {@link #vjp}) through the ops
+   * at or after the first factored one, computing no parameter gradient, each factored op's
+   * output gradient copied out when it is complete.
+   *
+   * @param u a tensor {@code [n, k]} of the outputs' shape, of this model's backend and dtype;
+   *     not modified
+   * @return one new tensor {@code [n, outputDim, positions]} per factored layer (zeros for a layer
+   *     whose output does not reach the network output); the caller closes them
+   * @throws IllegalArgumentException naming {@code u} if it has another shape, backend or dtype
+   * @throws IllegalStateException if this curvature is stale or closed
+   */
+  @Override
+  public List<Tensor> layerOutputGradients(Tensor u) {
+    List<FactoredLayer> layers = factoredLayers();
+    INDArray a = seedArray(u);
+    int[] at = new int[nodes.length];
+    Arrays.fill(at, -1);
+    boolean[] marked = new boolean[nodes.length];
+    for (int i = 0; i < factoredOp.length; i++) {
+      at[factoredOp[i]] = i;
+      marked[factoredOp[i]] = true;
+    }
+    Tensor[] out = new Tensor[layers.size()];
+    try {
+      try (MemoryWorkspace ws = Scratch.scope()) {
+        backwardFrom(rowMajor(a), new boolean[nodes.length][], marked, (l, d) -> {
+          int i = at[l];
+          if (i >= 0) {
+            FactoredLayer f = layers.get(i);
+            int[] shape = {n, f.outputDim(), f.positions()};
+            out[i] = core.algebra.own(
+                copyOut(((FactoredNode) nodes[l]).factorOutputGradient(d), shape), shape);
+          }
+          return d;
+        });
+      }
+      for (int i = 0; i < out.length; i++) {
+        if (out[i] == null) {
+          FactoredLayer f = layers.get(i);
+          out[i] = core.algebra.zeros(n, f.outputDim(), f.positions());
+        }
+      }
+    } catch (RuntimeException | Error e) {
+      for (Tensor t : out) {
+        if (t != null) {
+          t.close();
+        }
+      }
+      throw e;
+    }
+    return List.of(out);
+  }
+
+  /** A new row-major array out of any workspace with the values of {@code a} (of that shape). */
+  private static INDArray copyOut(INDArray a, int[] shape) {
+    try (MemoryWorkspace out = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+      return Nd4j.createUninitialized(a.dataType(), Nd4jAlgebra.toLong(shape), 'c').assign(a);
     }
   }
 

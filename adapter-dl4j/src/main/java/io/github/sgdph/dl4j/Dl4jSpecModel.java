@@ -170,8 +170,14 @@ public final class Dl4jSpecModel implements SpecModel {
     return core.capabilities();
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The objective also tells the spec's loss and the batch's labels ({@link
+   * io.github.sgdph.kfac.LabelledObjective}), for the Monte-Carlo and exact Fisher of KFAC.
+   */
   @Override
-  public Dl4jObjective objective(ArrayBatch batch) {
+  public Dl4jSpecObjective objective(ArrayBatch batch) {
     core.ensureOpen();
     Objects.requireNonNull(batch, "batch");
     CaseFile.validateBatch(spec, batch, "batch");
@@ -180,7 +186,8 @@ public final class Dl4jSpecModel implements SpecModel {
         spec.loss() == LossKind.SOFTMAX_CROSS_ENTROPY
             ? Nd4jArrays.oneHot(batch.yView(), spec.outputShape()[0], core.plan.dataType)
             : Nd4jArrays.create(batch.yView(), batch.yShape(), core.plan.dataType);
-    return new Dl4jObjective(core, x, y);
+    return new Dl4jSpecObjective(
+        new Dl4jObjective(core, x, y), spec.loss(), batch.yView().clone());
   }
 
   @Override

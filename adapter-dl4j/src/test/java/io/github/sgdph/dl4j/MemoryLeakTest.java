@@ -163,6 +163,49 @@ class MemoryLeakTest {
   }
 
   /**
+   * One round of the Kronecker-factor SPI as {@link io.github.sgdph.kfac.KroneckerFactors} runs
+   * it: a curvature, every factored layer's inputs and three backward passes read at the
+   * factored layers (seeded with multiples of {@code ∂L/∂z}), all closed.
+   */
+  private static void kroneckerRound(Objective o, ParameterVector unused) {
+    try (Curvature c = o.curvature(); Tensor dz = c.outputGradient()) {
+      double s = 0;
+      for (int l = 0; l < c.factoredLayers().size(); l++) {
+        try (Tensor a = c.layerInputs(l)) {
+          s += a.maxAbs();
+        }
+      }
+      double[] seed = dz.toDoubleArray();
+      for (int k = 1; k <= 3; k++) {
+        for (int j = 0; j < seed.length; j++) {
+          seed[j] *= k * c.batchSize();
+        }
+        try (Tensor u = dz.algebra().fromArray(seed, dz.shape())) {
+          for (Tensor d : c.layerOutputGradients(u)) {
+            s += d.maxAbs();
+            d.close();
+          }
+        }
+      }
+      if (!Double.isFinite(s)) {
+        throw new AssertionError("non-finite SPI result");
+      }
+    }
+  }
+
+  /**
+   * The Kronecker-factor SPI over 250 rounds of {@link #kroneckerRound} (750 backward passes
+   * read at the factored layers, 500 layer inputs; after 200 rounds of warm-up) on the CNN keeps
+   * the resident set flat, as the products do: a round's results are about 1.5 MB, so a leak of
+   * them would grow it by some 370 MB. Measured: 304 → 239 MB (samples 364 … 239 MB).
+   */
+  @Test
+  void memoryStaysFlatOverTheKroneckerFactorSpi() {
+    productsKeepTheResidentSetFlat(cnn(), 32, MemoryLeakTest::kroneckerRound,
+        "the Kronecker-factor SPI on " + cnn());
+  }
+
+  /**
    * The same on a graph model, a ResNet of the spec ({@link ResNets#twoBlocks}: identity and
    * projection shortcuts, train-mode batch norm, global average pooling) built as a
    * {@code ComputationGraph}, whose passes run over the graph with fan-out and adds.
@@ -187,6 +230,11 @@ class MemoryLeakTest {
   }
 
   private static void productsKeepTheResidentSetFlat(ModelSpec spec, int batchSize) {
+    productsKeepTheResidentSetFlat(spec, batchSize, MemoryLeakTest::round, String.valueOf(spec));
+  }
+
+  private static void productsKeepTheResidentSetFlat(ModelSpec spec, int batchSize,
+      java.util.function.BiConsumer<Objective, ParameterVector> round, String what) {
     SplittableRandom rnd = new SplittableRandom(3);
     try (SpecModel m = new Dl4jBackend()
         .build(spec, DefaultInitializer.initialize(spec, rnd), DType.FLOAT32)) {
@@ -195,14 +243,14 @@ class MemoryLeakTest {
       try (ParameterVector v = ParameterVector.randomNormal(m.algebra(), m.layout(), rnd)) {
         // warm-up: the JIT, the allocator's arenas and the pass workspace settle
         for (int i = 0; i < 200; i++) {
-          round(o, v);
+          round.accept(o, v);
         }
         // 250 rounds = 1000 products, with the resident set sampled (after a full GC) every 25
         long[] rss = new long[10];
         long[] outside = new long[10];
         long t0 = System.nanoTime();
         for (int i = 0; i < 250; i++) {
-          round(o, v);
+          round.accept(o, v);
           if (i % 25 == 24) {
             long[] f = footprint();
             rss[i / 25] = f[0];
@@ -215,7 +263,7 @@ class MemoryLeakTest {
         long begin = median(rss[0], rss[1], rss[2]);
         long end = median(rss[7], rss[8], rss[9]);
         LOG.info("{}: 1000 products in {} ms: resident set {} -> {} MB (samples {} MB), outside "
-            + "the Java heap {} -> {} MB", spec, ms,
+            + "the Java heap {} -> {} MB", what, ms,
             begin >> 20, end >> 20, mb(rss),
             median(outside[0], outside[1], outside[2]) >> 20,
             median(outside[7], outside[8], outside[9]) >> 20);

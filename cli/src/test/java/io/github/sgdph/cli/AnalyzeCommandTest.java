@@ -266,6 +266,49 @@ class AnalyzeCommandTest {
     assertTrue(j.contains("\"kfac\"") && j.contains("\"ekfac\""), j);
   }
 
+  /**
+   * {@code --matrix kfac,ekfac --backend dl4j}: DL4J has the Kronecker-factor SPI, and on a CNN
+   * case (convolutions, max pooling, dense layers) its float64 KFAC and EKFAC traces and Lanczos
+   * top eigenvalues are the reference backend's (the same Monte-Carlo draws, the command's seed
+   * stream 11): 6 significant digits printed, so 1e-5 relative.
+   */
+  @Test
+  void analyzeKfacOnDl4jAsOnTheReference() {
+    String[] args = {"analyze", "--bundled", "cnn-relu-maxpool-sgd.json", "-k", "2", "--seed",
+        "5", "--matrix", "kfac,ekfac", "--fisher-draws", "2", "--dtype", "float64", "--backend"};
+    Run ref = run(concat(args, "reference"));
+    Run dl4j = run(concat(args, "dl4j"));
+    assertEquals(0, ref.code(), ref.out() + ref.err());
+    assertEquals(0, dl4j.code(), dl4j.out() + dl4j.err());
+    for (String which : List.of("KFAC", "EKFAC")) {
+      Pattern trace = Pattern.compile("(?m)^" + which + " trace (\\S+) exact");
+      Matcher a = trace.matcher(ref.out());
+      Matcher b = trace.matcher(dl4j.out());
+      assertTrue(a.find() && b.find(), ref.out() + dl4j.out());
+      double t = Double.parseDouble(a.group(1));
+      assertEquals(t, Double.parseDouble(b.group(1)), 1e-5 * t, which + " trace");
+      Pattern top = Pattern.compile("(?m)^" + which + " top-2 \\(.*?\\): (.*)$");
+      Matcher c = top.matcher(ref.out());
+      Matcher d = top.matcher(dl4j.out());
+      assertTrue(c.find() && d.find(), ref.out() + dl4j.out());
+      double[] want = Arrays.stream(c.group(1).trim().split(" +"))
+          .mapToDouble(Double::parseDouble).toArray();
+      double[] got = Arrays.stream(d.group(1).trim().split(" +"))
+          .mapToDouble(Double::parseDouble).toArray();
+      assertEquals(2, want.length, c.group(1));
+      assertEquals(2, got.length, d.group(1));
+      for (int i = 0; i < 2; i++) {
+        assertEquals(want[i], got[i], 1e-5 * want[0], which + " top " + i);
+      }
+    }
+  }
+
+  private static String[] concat(String[] a, String last) {
+    String[] out = Arrays.copyOf(a, a.length + 1);
+    out[a.length] = last;
+    return out;
+  }
+
   @Test
   void badOptionsExitWithTwoAndNameTheOption() {
     Run r = run("analyze", "--bundled", "linear-mse-probe.json", "-k", "0");

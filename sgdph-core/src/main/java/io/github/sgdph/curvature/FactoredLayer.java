@@ -14,7 +14,11 @@ import java.util.Objects;
  * convolution it is the unfolded patch at output position {@code t} — the im2col column, ordered
  * {@code (c·kh + i)·kw + j} like the flattened weight {@code [out, C, kh, kw]}, so {@code
  * inputDim = C·kh·kw} and {@code positions = oh·ow}. The weight block flattened row-major is
- * {@code vec_r(W)} with entry {@code (o, j)} at {@code o·inputDim + j}.
+ * {@code vec_r(W)} with entry {@code (o, j)} at {@code o·inputDim + j} — unless {@code
+ * weightTransposed}: then the block holds {@code Wᵀ} ({@code [inputDim, outputDim]}, DL4J's and
+ * TensorFlow's dense kernels {@code [in, out]}) and entry {@code (o, j)} is at {@code j·outputDim
+ * + o} ({@link #weightIndex}). Consumers of the factors read the weight block through {@link
+ * #weightIndex} only, so the Kronecker factors do not depend on how a backend stores it.
  *
  * @param kind dense or convolution
  * @param name the layer's name (for messages), e.g. its weight block's name
@@ -24,6 +28,8 @@ import java.util.Objects;
  * @param outputDim the size of {@code s} (output features or channels)
  * @param positions the number of spatial positions (1 for a dense layer, {@code oh·ow} for a
  *     convolution)
+ * @param weightTransposed whether the weight block holds {@code Wᵀ} ({@code [inputDim,
+ *     outputDim]} row-major) rather than {@code W}
  */
 public record FactoredLayer(
     Kind kind,
@@ -32,7 +38,8 @@ public record FactoredLayer(
     int biasBlock,
     int inputDim,
     int outputDim,
-    int positions) {
+    int positions,
+    boolean weightTransposed) {
 
   /** The kinds of layer Kronecker factors are defined for. */
   public enum Kind {
@@ -52,6 +59,7 @@ public record FactoredLayer(
    * @param inputDim at least 1
    * @param outputDim at least 1
    * @param positions at least 1; 1 for a dense layer
+   * @param weightTransposed whether the weight block holds {@code Wᵀ}
    * @throws IllegalArgumentException naming the component that is out of range
    */
   public FactoredLayer {
@@ -72,6 +80,37 @@ public record FactoredLayer(
     if (kind == Kind.DENSE && positions != 1) {
       throw new IllegalArgumentException("positions: a dense layer has 1 but was " + positions);
     }
+  }
+
+  /**
+   * A layer whose weight block holds {@code W} itself ({@code [outputDim, inputDim]} row-major,
+   * PyTorch's dense and convolution weights).
+   *
+   * @param kind dense or convolution
+   * @param name the layer's name
+   * @param weightBlock the weight block's root index, at least 0
+   * @param biasBlock the bias block's root index, or -1
+   * @param inputDim at least 1
+   * @param outputDim at least 1
+   * @param positions at least 1; 1 for a dense layer
+   * @throws IllegalArgumentException naming the component that is out of range
+   */
+  public FactoredLayer(
+      Kind kind, String name, int weightBlock, int biasBlock, int inputDim, int outputDim,
+      int positions) {
+    this(kind, name, weightBlock, biasBlock, inputDim, outputDim, positions, false);
+  }
+
+  /**
+   * Where entry {@code (o, j)} of {@code W} ({@code [outputDim, inputDim]}) sits in the flattened
+   * weight block.
+   *
+   * @param o the output row, {@code 0 ≤ o < outputDim}
+   * @param j the input column, {@code 0 ≤ j < inputDim}
+   * @return {@code o·inputDim + j}, or {@code j·outputDim + o} if {@link #weightTransposed()}
+   */
+  public int weightIndex(int o, int j) {
+    return weightTransposed ? j * outputDim + o : o * inputDim + j;
   }
 
   /**

@@ -14,7 +14,8 @@ import java.util.List;
  * domain and the columns {@code cols} of the homogeneous input {@code ã = [a; 1]} they cover
  * (weight: {@code 0 … inputDim−1}, bias: {@code inputDim}); the other blocks of the domain are
  * non-factored (diagonal). Gathers a vector's blocks into {@code [outputDim × |cols|]} matrices
- * {@code V = [W | b]} and scatters them back.
+ * {@code V = [W | b]} and scatters them back, the weight's entries where {@link
+ * FactoredLayer#weightIndex} says.
  */
 final class LayerView {
   /** One factored layer's part of the domain. */
@@ -96,7 +97,8 @@ final class LayerView {
     for (int o = 0; o < out; o++) {
       for (int c = 0; c < p.cols().length; c++) {
         int col = p.cols()[c];
-        v[o][c] = col < in ? blocks[p.weightPos()][o * in + col] : blocks[p.biasPos()][o];
+        v[o][c] = col < in
+            ? blocks[p.weightPos()][p.f().weightIndex(o, col)] : blocks[p.biasPos()][o];
       }
     }
     return v;
@@ -110,7 +112,7 @@ final class LayerView {
       for (int c = 0; c < p.cols().length; c++) {
         int col = p.cols()[c];
         if (col < in) {
-          blocks[p.weightPos()][o * in + col] = r[o][c];
+          blocks[p.weightPos()][p.f().weightIndex(o, col)] = r[o][c];
         } else {
           blocks[p.biasPos()][o] = r[o][c];
         }
