@@ -49,8 +49,8 @@ import java.util.Map;
  * <p>The factors come from the backend's Kronecker-factor SPI ({@link
  * Curvature#factoredLayers()}); a backend without it is refused with {@link
  * UnsupportedOperationException}. The Monte-Carlo and exact Fisher need the loss and the labels
- * ({@link LabelledObjective}, which the objectives of the reference backend and of DJL, TensorFlow and DL4J spec models
- * are); {@code empirical} needs neither. The draws of step {@code t} use seed {@code seed + t}.
+ * ({@link LabelledObjective}, which the objectives of the reference backend and of DJL,
+ * TensorFlow and DL4J spec models are); {@code empirical} needs neither. The draws of step {@code t} use seed {@code seed + t}.
  *
  * <p>State: scalars {@code t}, {@code updates}, {@code damping} (the current {@code λ}), {@code
  * inverse_damping} (the {@code λ} of the current inverse); buffers {@code momentum_buffer}, the running
