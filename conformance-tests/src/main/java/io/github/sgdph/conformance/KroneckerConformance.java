@@ -16,6 +16,7 @@ import io.github.sgdph.model.LayerSpec.ActivationKind;
 import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.NamedArray;
+import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.model.SpecBackend;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.param.ParameterLayout;
@@ -131,7 +132,7 @@ final class KroneckerConformance {
       this.dtype = dtype;
       SplittableRandom r = new SplittableRandom(net.name().hashCode());
       List<NamedArray> init = DefaultInitializer.initialize(net.spec(), r);
-      ArrayBatch b = randomBatch(net.spec(), BATCH, r);
+      ArrayBatch b = RandomBatches.forSpec(net.spec(), BATCH, r);
       this.batch = dtype == DType.FLOAT32 ? CurvatureConformanceKit.toFloat32(b) : b;
       this.model = backend.build(net.spec(), init, dtype);
       try {
@@ -170,35 +171,6 @@ final class KroneckerConformance {
       throw e;
     }
     return p;
-  }
-
-  /** A batch of {@code n} standard normal inputs with random labels or targets. */
-  static ArrayBatch randomBatch(ModelSpec spec, int n, SplittableRandom rnd) {
-    int[] in = spec.inputShape();
-    int size = 1;
-    for (int d : in) {
-      size *= d;
-    }
-    int[] xShape = new int[in.length + 1];
-    xShape[0] = n;
-    System.arraycopy(in, 0, xShape, 1, in.length);
-    int k = spec.outputShape()[0];
-    double[] x = new double[n * size];
-    for (int i = 0; i < x.length; i++) {
-      x[i] = rnd.nextGaussian();
-    }
-    if (spec.loss() == LossKind.SOFTMAX_CROSS_ENTROPY) {
-      double[] y = new double[n];
-      for (int i = 0; i < n; i++) {
-        y[i] = rnd.nextInt(k);
-      }
-      return new ArrayBatch(x, xShape, y, new int[] {n});
-    }
-    double[] y = new double[n * k];
-    for (int i = 0; i < y.length; i++) {
-      y[i] = spec.loss() == LossKind.MSE ? rnd.nextGaussian() : rnd.nextInt(2);
-    }
-    return new ArrayBatch(x, xShape, y, new int[] {n, k});
   }
 
   // ---- the quantities compared ---------------------------------------------------------------

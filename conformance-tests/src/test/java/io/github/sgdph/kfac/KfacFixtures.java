@@ -8,6 +8,7 @@ import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LayerSpec.ActivationKind;
 import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
+import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.reference.ReferenceAlgebra;
@@ -68,38 +69,9 @@ final class KfacFixtures {
             DType.FLOAT64);
   }
 
-  /** A batch of {@code n} standard normal inputs with random labels or targets. */
-  static ArrayBatch batch(ModelSpec spec, int n, SplittableRandom rnd) {
-    int[] in = spec.inputShape();
-    int size = 1;
-    for (int d : in) {
-      size *= d;
-    }
-    int[] xShape = new int[in.length + 1];
-    xShape[0] = n;
-    System.arraycopy(in, 0, xShape, 1, in.length);
-    int k = spec.outputShape()[0];
-    double[] x = new double[n * size];
-    for (int i = 0; i < x.length; i++) {
-      x[i] = rnd.nextGaussian();
-    }
-    if (spec.loss() == LossKind.SOFTMAX_CROSS_ENTROPY) {
-      double[] y = new double[n];
-      for (int i = 0; i < n; i++) {
-        y[i] = rnd.nextInt(k);
-      }
-      return new ArrayBatch(x, xShape, y, new int[] {n});
-    }
-    double[] y = new double[n * k];
-    for (int i = 0; i < y.length; i++) {
-      y[i] = spec.loss() == LossKind.MSE ? rnd.nextGaussian() : rnd.nextInt(2);
-    }
-    return new ArrayBatch(x, xShape, y, new int[] {n, k});
-  }
-
   static List<ArrayBatch> twoBatches(ModelSpec spec, long seed) {
     SplittableRandom rnd = new SplittableRandom(seed);
-    return List.of(batch(spec, 4, rnd), batch(spec, 6, rnd));
+    return List.of(RandomBatches.forSpec(spec, 4, rnd), RandomBatches.forSpec(spec, 6, rnd));
   }
 
   /** The SPI's per-sample quantities of one batch: inputs per layer, output gradients per seed. */
