@@ -11,9 +11,6 @@ import io.github.sgdph.kfac.FisherType;
 import io.github.sgdph.kfac.KroneckerFactors;
 import io.github.sgdph.linalg.LinearOperator;
 import io.github.sgdph.model.DefaultInitializer;
-import io.github.sgdph.model.LayerSpec;
-import io.github.sgdph.model.LayerSpec.ActivationKind;
-import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.NamedArray;
 import io.github.sgdph.model.RandomBatches;
@@ -95,22 +92,9 @@ final class KroneckerConformance {
    * @return the three models
    */
   static List<Net> nets() {
-    return List.of(
-        new Net("dense-mlp-ce", new ModelSpec(new int[] {6}, List.of(
-            new LayerSpec.Dense(6, 5, true), new LayerSpec.Activation(ActivationKind.TANH),
-            new LayerSpec.Dense(5, 3, true)), LossKind.SOFTMAX_CROSS_ENTROPY)),
-        // conv 2→3 (3×3, stride 2, pad 1: 5×5 → 3×3) without bias, conv 3→2 (2×2) with bias
-        new Net("conv-strided-padded-mse", new ModelSpec(new int[] {2, 5, 5}, List.of(
-            new LayerSpec.Conv2d(2, 3, 3, 3, 2, 2, 1, 1, false),
-            new LayerSpec.Activation(ActivationKind.TANH),
-            new LayerSpec.Conv2d(3, 2, 2, 2, 1, 1, 0, 0, true),
-            new LayerSpec.Flatten(),
-            new LayerSpec.Dense(8, 3, true)), LossKind.MSE)),
-        new Net("batchnorm-train-bce", new ModelSpec(new int[] {6}, List.of(
-            new LayerSpec.Dense(6, 5, false),
-            new LayerSpec.BatchNorm(5, 1e-5, 0.1, LayerSpec.Mode.TRAIN),
-            new LayerSpec.Activation(ActivationKind.SIGMOID),
-            new LayerSpec.Dense(5, 3, true)), LossKind.SIGMOID_BINARY_CROSS_ENTROPY)));
+    return List.of(new Net("dense-mlp-ce", KroneckerNets.denseMlp()),
+        new Net("conv-strided-padded-mse", KroneckerNets.stridedPaddedCnn()),
+        new Net("batchnorm-train-bce", KroneckerNets.batchNormBce()));
   }
 
   /**

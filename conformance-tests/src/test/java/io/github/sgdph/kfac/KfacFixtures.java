@@ -1,12 +1,10 @@
 package io.github.sgdph.kfac;
 
+import io.github.sgdph.conformance.KroneckerNets;
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.curvature.FactoredLayer;
 import io.github.sgdph.data.ArrayBatch;
 import io.github.sgdph.model.DefaultInitializer;
-import io.github.sgdph.model.LayerSpec;
-import io.github.sgdph.model.LayerSpec.ActivationKind;
-import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.model.SpecModel;
@@ -36,27 +34,15 @@ final class KfacFixtures {
   }
 
   static Net mlp() {
-    return new Net("mlp-ce", new ModelSpec(new int[] {6}, List.of(
-        new LayerSpec.Dense(6, 5, true), new LayerSpec.Activation(ActivationKind.TANH),
-        new LayerSpec.Dense(5, 3, true)), LossKind.SOFTMAX_CROSS_ENTROPY));
+    return new Net("mlp-ce", KroneckerNets.denseMlp());
   }
 
   static Net cnn() {
-    // conv 2→3 (3×3, pad 1, stride 2: 5×5 → 3×3) without bias, relu, conv 3→2 (2×2) with bias
-    return new Net("cnn-mse", new ModelSpec(new int[] {2, 5, 5}, List.of(
-        new LayerSpec.Conv2d(2, 3, 3, 3, 2, 2, 1, 1, false),
-        new LayerSpec.Activation(ActivationKind.TANH),
-        new LayerSpec.Conv2d(3, 2, 2, 2, 1, 1, 0, 0, true),
-        new LayerSpec.Flatten(),
-        new LayerSpec.Dense(8, 3, true)), LossKind.MSE));
+    return new Net("cnn-mse", KroneckerNets.stridedPaddedCnn());
   }
 
   static Net batchNorm() {
-    return new Net("batchnorm-bce", new ModelSpec(new int[] {6}, List.of(
-        new LayerSpec.Dense(6, 5, false),
-        new LayerSpec.BatchNorm(5, 1e-5, 0.1, LayerSpec.Mode.TRAIN),
-        new LayerSpec.Activation(ActivationKind.SIGMOID),
-        new LayerSpec.Dense(5, 3, true)), LossKind.SIGMOID_BINARY_CROSS_ENTROPY));
+    return new Net("batchnorm-bce", KroneckerNets.batchNormBce());
   }
 
   static Stream<Net> nets() {
