@@ -6,14 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.nn.Block;
 import ai.djl.nn.recurrent.RecurrentBlock;
 import io.github.sgdph.conformance.FiniteDifferences;
+import io.github.sgdph.conformance.LstmSpecs;
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.curvature.Objective;
 import io.github.sgdph.data.ArrayBatch;
 import io.github.sgdph.model.DefaultInitializer;
-import io.github.sgdph.model.LayerSpec;
-import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
-import io.github.sgdph.model.ModelSpec.Node;
 import io.github.sgdph.model.NamedArray;
 import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.param.ParameterVector;
@@ -40,19 +38,7 @@ class DjlLstmTest {
   static final double FD_TOL = 1e-7;
 
   static Stream<ModelSpec> specs() {
-    ModelSpec sequence = new ModelSpec(new int[] {4, 3}, List.of(
-        new LayerSpec.Lstm(3, 5, 1, true),
-        new LayerSpec.Flatten(),
-        new LayerSpec.Dense(20, 2, true)), LossKind.MSE);
-    ModelSpec graph = ModelSpec.graph(new int[] {5, 3}, List.of(
-        Node.of("rnn", new LayerSpec.Lstm(3, 3, 1, true), "input"),
-        Node.of("sum", new LayerSpec.Add(), "rnn", "input"),
-        Node.of("top", new LayerSpec.Lstm(3, 4, 2, false)),
-        Node.of("head", new LayerSpec.Dense(4, 3, true))), LossKind.SOFTMAX_CROSS_ENTROPY);
-    ModelSpec oneStep = new ModelSpec(new int[] {1, 2}, List.of(
-        new LayerSpec.Lstm(2, 3, 3, false),
-        new LayerSpec.Dense(3, 2, true)), LossKind.SOFTMAX_CROSS_ENTROPY);
-    return Stream.of(sequence, graph, oneStep);
+    return LstmSpecs.all();
   }
 
   @ParameterizedTest

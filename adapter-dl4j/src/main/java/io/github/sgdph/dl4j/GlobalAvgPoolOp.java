@@ -30,57 +30,26 @@ final class GlobalAvgPoolOp extends Op {
     return new N(this, x.shape()).at(x);
   }
 
-  private static final class N extends Node {
+  private static final class N extends LinearNode {
     final GlobalAvgPoolOp op;
     final long[] inShape;
-    INDArray y;
 
     N(GlobalAvgPoolOp op, long[] inShape) {
       this.op = op;
       this.inShape = inShape;
     }
 
-    N at(INDArray x) {
-      y = pool(x);
-      return this;
-    }
-
-    private INDArray pool(INDArray x) {
+    @Override
+    INDArray apply(INDArray x) {
       INDArray s = Nd4jArrays.sum(x, false, 2, 3).divi((double) (inShape[2] * inShape[3]));
       return op.collapse ? s : s.reshape('c', inShape[0], inShape[1], 1, 1);
     }
 
-    private INDArray unpool(INDArray g) {
+    @Override
+    INDArray adjoint(INDArray g) {
       INDArray spread = Nd4j.zeros(g.dataType(), inShape);
       return spread.addi(g.reshape('c', inShape[0], inShape[1], 1, 1))
           .divi((double) (inShape[2] * inShape[3]));
-    }
-
-    @Override
-    INDArray out() {
-      return y;
-    }
-
-    @Override
-    void keep(Scratch s) {
-      y = s.keep(y);
-    }
-
-    @Override
-    INDArray backward(INDArray g, boolean[] want, INDArray[] pg, boolean needIn) {
-      return needIn ? unpool(g) : null;
-    }
-
-    @Override
-    RState rForward(INDArray rIn, INDArray[] v) {
-      return new RState(rIn, rIn == null ? null : pool(rIn), null);
-    }
-
-    @Override
-    INDArray rBackward(
-        RState r, INDArray[] v, INDArray g, INDArray rg, boolean[] want, INDArray[] rpg,
-        boolean needIn) {
-      return needIn && rg != null ? unpool(rg) : null;
     }
   }
 }

@@ -27,7 +27,7 @@ final class LastStepOp extends Op {
       throw new IllegalArgumentException(where + ": input of shape " + Arrays.toString(x.shape())
           + " but the last time step is taken of a sequence of rank 3");
     }
-    return new N(x.shape(), last(x));
+    return new N(x.shape()).at(x);
   }
 
   /** The index of the last time step of a sequence of shape {@code shape}. */
@@ -41,47 +41,24 @@ final class LastStepOp extends Op {
     return x.get(lastStep(x.shape())).dup('c');
   }
 
-  private final class N extends Node {
+  private final class N extends LinearNode {
     final long[] inShape;
-    INDArray y;
 
-    N(long[] inShape, INDArray y) {
+    N(long[] inShape) {
       this.inShape = inShape;
-      this.y = y;
     }
 
     @Override
-    INDArray out() {
-      return y;
-    }
-
-    @Override
-    void keep(Scratch s) {
-      y = s.keep(y);
+    INDArray apply(INDArray x) {
+      return last(x);
     }
 
     /** The adjoint of the selection: {@code g} at the last step, zeros elsewhere. */
-    private INDArray spread(INDArray g) {
+    @Override
+    INDArray adjoint(INDArray g) {
       INDArray out = Nd4j.zeros(g.dataType(), inShape);
       out.get(lastStep(inShape)).assign(g);
       return out;
-    }
-
-    @Override
-    INDArray backward(INDArray g, boolean[] want, INDArray[] pg, boolean needIn) {
-      return needIn ? spread(g) : null;
-    }
-
-    @Override
-    RState rForward(INDArray rIn, INDArray[] v) {
-      return new RState(rIn, rIn == null ? null : last(rIn), null);
-    }
-
-    @Override
-    INDArray rBackward(
-        RState r, INDArray[] v, INDArray g, INDArray rg, boolean[] want, INDArray[] rpg,
-        boolean needIn) {
-      return needIn && rg != null ? spread(rg) : null;
     }
   }
 }

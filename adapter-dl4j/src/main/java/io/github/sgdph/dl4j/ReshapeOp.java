@@ -30,45 +30,26 @@ final class ReshapeOp extends Op {
           where + ": cannot reshape " + java.util.Arrays.toString(x.shape()) + " to "
               + java.util.Arrays.toString(out));
     }
-    return new N(x.shape(), out, x.reshape('c', out));
+    return new N(x.shape(), out).at(x);
   }
 
-  private static final class N extends Node {
+  private static final class N extends LinearNode {
     final long[] inShape;
     final long[] outShape;
-    INDArray y;
 
-    N(long[] inShape, long[] outShape, INDArray y) {
+    N(long[] inShape, long[] outShape) {
       this.inShape = inShape;
       this.outShape = outShape;
-      this.y = y;
     }
 
     @Override
-    INDArray out() {
-      return y;
+    INDArray apply(INDArray x) {
+      return x.reshape('c', outShape);
     }
 
     @Override
-    void keep(Scratch s) {
-      y = s.keep(y);
-    }
-
-    @Override
-    INDArray backward(INDArray g, boolean[] want, INDArray[] pg, boolean needIn) {
-      return needIn ? g.reshape('c', inShape) : null;
-    }
-
-    @Override
-    RState rForward(INDArray rIn, INDArray[] v) {
-      return new RState(rIn, rIn == null ? null : rIn.reshape('c', outShape), null);
-    }
-
-    @Override
-    INDArray rBackward(
-        RState r, INDArray[] v, INDArray g, INDArray rg, boolean[] want, INDArray[] rpg,
-        boolean needIn) {
-      return needIn && rg != null ? rg.reshape('c', inShape) : null;
+    INDArray adjoint(INDArray g) {
+      return g.reshape('c', inShape);
     }
   }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.sgdph.conformance.KroneckerNets;
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.curvature.FactoredLayer;
 import io.github.sgdph.curvature.Objective;
@@ -14,9 +15,7 @@ import io.github.sgdph.kfac.FisherType;
 import io.github.sgdph.kfac.KroneckerFactors;
 import io.github.sgdph.linalg.LinearOperator;
 import io.github.sgdph.model.LayerSpec;
-import io.github.sgdph.model.LayerSpec.ActivationKind;
 import io.github.sgdph.model.LayerSpec.Mode;
-import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.NamedArray;
 import io.github.sgdph.model.RandomBatches;
@@ -96,27 +95,16 @@ class KroneckerSpiTest {
   }
 
   static Subject mlp() {
-    return new Subject("mlp softmax CE", new ModelSpec(new int[] {6}, List.of(
-        new LayerSpec.Dense(6, 5, true), new LayerSpec.Activation(ActivationKind.TANH),
-        new LayerSpec.Dense(5, 3, true)), LossKind.SOFTMAX_CROSS_ENTROPY), 7);
+    return new Subject("mlp softmax CE", KroneckerNets.denseMlp(), 7);
   }
 
   /** A bias-free strided padded convolution and a biased one, a dense head; MSE. */
   static Subject cnn() {
-    return new Subject("cnn MSE", new ModelSpec(new int[] {2, 5, 5}, List.of(
-        new LayerSpec.Conv2d(2, 3, 3, 3, 2, 2, 1, 1, false),
-        new LayerSpec.Activation(ActivationKind.TANH),
-        new LayerSpec.Conv2d(3, 2, 2, 2, 1, 1, 0, 0, true),
-        new LayerSpec.Flatten(),
-        new LayerSpec.Dense(8, 3, true)), LossKind.MSE), 6);
+    return new Subject("cnn MSE", KroneckerNets.stridedPaddedCnn(), 6);
   }
 
   static Subject batchNorm() {
-    return new Subject("train-mode batch norm, sigmoid BCE", new ModelSpec(new int[] {6},
-        List.of(new LayerSpec.Dense(6, 5, false),
-            new LayerSpec.BatchNorm(5, 1e-5, 0.1, Mode.TRAIN),
-            new LayerSpec.Activation(ActivationKind.SIGMOID),
-            new LayerSpec.Dense(5, 3, true)), LossKind.SIGMOID_BINARY_CROSS_ENTROPY), 8);
+    return new Subject("train-mode batch norm, sigmoid BCE", KroneckerNets.batchNormBce(), 8);
   }
 
   /** A ResNet of the spec (a {@code ComputationGraph} on DL4J): shortcuts, batch norm. */

@@ -11,13 +11,13 @@ import io.github.sgdph.cases.CaseReplay;
 import io.github.sgdph.cases.Trajectory;
 import io.github.sgdph.cases.TrajectoryComparison;
 import io.github.sgdph.cases.json.BundledCases;
+import io.github.sgdph.conformance.LstmSpecs;
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.data.ArrayBatch;
 import io.github.sgdph.model.DefaultInitializer;
 import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
-import io.github.sgdph.model.ModelSpec.Node;
 import io.github.sgdph.model.NamedArray;
 import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.model.SpecBackend;
@@ -80,24 +80,15 @@ class SpecLstmTest {
   }
 
   static Stream<ModelSpec> specs() {
-    ModelSpec graph = ModelSpec.graph(new int[] {5, 3}, List.of(
-        Node.of("rnn", new LayerSpec.Lstm(3, 3, 1, true), ModelSpec.INPUT),
-        Node.of("sum", new LayerSpec.Add(), "rnn", ModelSpec.INPUT),
-        Node.of("top", new LayerSpec.Lstm(3, 4, 2, false)),
-        Node.of("head", new LayerSpec.Dense(4, 3, true))), LossKind.SOFTMAX_CROSS_ENTROPY);
-    ModelSpec oneStep = new ModelSpec(new int[] {1, 2}, List.of(
-        new LayerSpec.Lstm(2, 3, 3, false),
-        new LayerSpec.Dense(3, 2, true)), LossKind.SOFTMAX_CROSS_ENTROPY);
     ModelSpec mse = new ModelSpec(new int[] {6, 4}, List.of(
         new LayerSpec.Lstm(4, 5, 2, false),
         new LayerSpec.Dense(5, 2, true),
         new LayerSpec.Activation(LayerSpec.ActivationKind.TANH)), LossKind.MSE);
-    return Stream.of(graph, oneStep, mse);
+    return Stream.of(LstmSpecs.residualGraph(), LstmSpecs.singleStep(), mse);
   }
 
   private static void close(double[] expected, double[] actual, String what) {
-    double err = TrajectoryComparison.relative(actual, expected);
-    assertTrue(err <= TOL, what + ": relative error " + err);
+    ReferenceAgreement.close(expected, actual, TOL, what);
   }
 
   @ParameterizedTest
@@ -114,11 +105,7 @@ class SpecLstmTest {
           ParameterVector.fromArray(ref.algebra(), ref.layout(), v.toDoubleArray());
       try (Curvature c = m.objective(batch).curvature();
           Curvature rc = ref.objective(batch).curvature()) {
-        assertEquals(rc.loss(), c.loss(), TOL * rc.loss(), "loss");
-        close(rc.gradient().toDoubleArray(), c.gradient().toDoubleArray(), "gradient");
-        close(rc.hvp(rv).toDoubleArray(), c.hvp(v).toDoubleArray(), "Hv");
-        close(rc.ggnvp(rv).toDoubleArray(), c.ggnvp(v).toDoubleArray(), "Gv");
-        close(rc.jvp(rv).toDoubleArray(), c.jvp(v).toDoubleArray(), "Jv");
+        ReferenceAgreement.assertProductsAgree(rc, c, rv, v, TOL);
         // the first LSTM's recurrent weights alone: a block-restricted product
         String block = m.layout().blocks().stream().map(b -> b.name())
             .filter(n -> n.contains("weight_hh_l0")).findFirst().orElseThrow();
@@ -130,11 +117,7 @@ class SpecLstmTest {
                 ref.algebra(), refSub, u.toDoubleArray())) {
           close(rc.hvp(ru).toDoubleArray(), c.hvp(u).toDoubleArray(), "restricted Hv");
         }
-        List<ParameterVector> terms = c.perTermGradients();
-        List<ParameterVector> refTerms = rc.perTermGradients();
-        for (int i = 0; i < terms.size(); i++) {
-          close(refTerms.get(i).toDoubleArray(), terms.get(i).toDoubleArray(), "term " + i);
-        }
+        ReferenceAgreement.assertPerTermGradientsAgree(rc, c, TOL);
       }
       close(ref.predict(batch), m.predict(batch), "predict");
     }
@@ -223,10 +206,7 @@ class SpecLstmTest {
 
   @Test
   void aFlattenedSequenceIsRefusedBeforeBuilding() {
-    ModelSpec sequence = new ModelSpec(new int[] {4, 3}, List.of(
-        new LayerSpec.Lstm(3, 5, 1, true),
-        new LayerSpec.Flatten(),
-        new LayerSpec.Dense(20, 2, true)), LossKind.MSE);
+    ModelSpec sequence = LstmSpecs.returnedSequence();
     String reason = new Dl4jBackend().unsupportedReason(sequence);
     assertNotNull(reason);
     assertTrue(reason.contains("flatten"), reason);

@@ -11,11 +11,9 @@ import io.github.sgdph.kfac.FisherType;
 import io.github.sgdph.kfac.KroneckerFactors;
 import io.github.sgdph.linalg.LinearOperator;
 import io.github.sgdph.model.DefaultInitializer;
-import io.github.sgdph.model.LayerSpec;
-import io.github.sgdph.model.LayerSpec.ActivationKind;
-import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.NamedArray;
+import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.model.SpecBackend;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.param.ParameterLayout;
@@ -94,22 +92,9 @@ final class KroneckerConformance {
    * @return the three models
    */
   static List<Net> nets() {
-    return List.of(
-        new Net("dense-mlp-ce", new ModelSpec(new int[] {6}, List.of(
-            new LayerSpec.Dense(6, 5, true), new LayerSpec.Activation(ActivationKind.TANH),
-            new LayerSpec.Dense(5, 3, true)), LossKind.SOFTMAX_CROSS_ENTROPY)),
-        // conv 2→3 (3×3, stride 2, pad 1: 5×5 → 3×3) without bias, conv 3→2 (2×2) with bias
-        new Net("conv-strided-padded-mse", new ModelSpec(new int[] {2, 5, 5}, List.of(
-            new LayerSpec.Conv2d(2, 3, 3, 3, 2, 2, 1, 1, false),
-            new LayerSpec.Activation(ActivationKind.TANH),
-            new LayerSpec.Conv2d(3, 2, 2, 2, 1, 1, 0, 0, true),
-            new LayerSpec.Flatten(),
-            new LayerSpec.Dense(8, 3, true)), LossKind.MSE)),
-        new Net("batchnorm-train-bce", new ModelSpec(new int[] {6}, List.of(
-            new LayerSpec.Dense(6, 5, false),
-            new LayerSpec.BatchNorm(5, 1e-5, 0.1, LayerSpec.Mode.TRAIN),
-            new LayerSpec.Activation(ActivationKind.SIGMOID),
-            new LayerSpec.Dense(5, 3, true)), LossKind.SIGMOID_BINARY_CROSS_ENTROPY)));
+    return List.of(new Net("dense-mlp-ce", KroneckerNets.denseMlp()),
+        new Net("conv-strided-padded-mse", KroneckerNets.stridedPaddedCnn()),
+        new Net("batchnorm-train-bce", KroneckerNets.batchNormBce()));
   }
 
   /**
@@ -131,7 +116,7 @@ final class KroneckerConformance {
       this.dtype = dtype;
       SplittableRandom r = new SplittableRandom(net.name().hashCode());
       List<NamedArray> init = DefaultInitializer.initialize(net.spec(), r);
-      ArrayBatch b = randomBatch(net.spec(), BATCH, r);
+      ArrayBatch b = RandomBatches.forSpec(net.spec(), BATCH, r);
       this.batch = dtype == DType.FLOAT32 ? CurvatureConformanceKit.toFloat32(b) : b;
       this.model = backend.build(net.spec(), init, dtype);
       try {
@@ -170,35 +155,6 @@ final class KroneckerConformance {
       throw e;
     }
     return p;
-  }
-
-  /** A batch of {@code n} standard normal inputs with random labels or targets. */
-  static ArrayBatch randomBatch(ModelSpec spec, int n, SplittableRandom rnd) {
-    int[] in = spec.inputShape();
-    int size = 1;
-    for (int d : in) {
-      size *= d;
-    }
-    int[] xShape = new int[in.length + 1];
-    xShape[0] = n;
-    System.arraycopy(in, 0, xShape, 1, in.length);
-    int k = spec.outputShape()[0];
-    double[] x = new double[n * size];
-    for (int i = 0; i < x.length; i++) {
-      x[i] = rnd.nextGaussian();
-    }
-    if (spec.loss() == LossKind.SOFTMAX_CROSS_ENTROPY) {
-      double[] y = new double[n];
-      for (int i = 0; i < n; i++) {
-        y[i] = rnd.nextInt(k);
-      }
-      return new ArrayBatch(x, xShape, y, new int[] {n});
-    }
-    double[] y = new double[n * k];
-    for (int i = 0; i < y.length; i++) {
-      y[i] = spec.loss() == LossKind.MSE ? rnd.nextGaussian() : rnd.nextInt(2);
-    }
-    return new ArrayBatch(x, xShape, y, new int[] {n, k});
   }
 
   // ---- the quantities compared ---------------------------------------------------------------

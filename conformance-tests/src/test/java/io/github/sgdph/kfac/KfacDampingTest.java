@@ -11,6 +11,7 @@ import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LayerSpec.ActivationKind;
 import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
+import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.optim.Kfac;
 import io.github.sgdph.optim.OptimizerSpec;
@@ -162,7 +163,7 @@ class KfacDampingTest {
     List<ArrayBatch> batches = new ArrayList<>();
     SplittableRandom rnd = new SplittableRandom(5);
     for (int i = 0; i < 12; i++) {
-      batches.add(KfacFixtures.batch(spec, 16, rnd));
+      batches.add(RandomBatches.forSpec(spec, 16, rnd));
     }
     Map<String, Object> hp = Map.of("lr", 0.3, "momentum", 0.5, "damping", 0.05, "t_cov", 2,
         "t_inv", 3, "adapt_damping", true, "damping_interval", 2, "fisher", "mc");

@@ -1,13 +1,12 @@
 package io.github.sgdph.kfac;
 
+import io.github.sgdph.conformance.KroneckerNets;
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.curvature.FactoredLayer;
 import io.github.sgdph.data.ArrayBatch;
 import io.github.sgdph.model.DefaultInitializer;
-import io.github.sgdph.model.LayerSpec;
-import io.github.sgdph.model.LayerSpec.ActivationKind;
-import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
+import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.reference.ReferenceAlgebra;
@@ -35,27 +34,15 @@ final class KfacFixtures {
   }
 
   static Net mlp() {
-    return new Net("mlp-ce", new ModelSpec(new int[] {6}, List.of(
-        new LayerSpec.Dense(6, 5, true), new LayerSpec.Activation(ActivationKind.TANH),
-        new LayerSpec.Dense(5, 3, true)), LossKind.SOFTMAX_CROSS_ENTROPY));
+    return new Net("mlp-ce", KroneckerNets.denseMlp());
   }
 
   static Net cnn() {
-    // conv 2→3 (3×3, pad 1, stride 2: 5×5 → 3×3) without bias, relu, conv 3→2 (2×2) with bias
-    return new Net("cnn-mse", new ModelSpec(new int[] {2, 5, 5}, List.of(
-        new LayerSpec.Conv2d(2, 3, 3, 3, 2, 2, 1, 1, false),
-        new LayerSpec.Activation(ActivationKind.TANH),
-        new LayerSpec.Conv2d(3, 2, 2, 2, 1, 1, 0, 0, true),
-        new LayerSpec.Flatten(),
-        new LayerSpec.Dense(8, 3, true)), LossKind.MSE));
+    return new Net("cnn-mse", KroneckerNets.stridedPaddedCnn());
   }
 
   static Net batchNorm() {
-    return new Net("batchnorm-bce", new ModelSpec(new int[] {6}, List.of(
-        new LayerSpec.Dense(6, 5, false),
-        new LayerSpec.BatchNorm(5, 1e-5, 0.1, LayerSpec.Mode.TRAIN),
-        new LayerSpec.Activation(ActivationKind.SIGMOID),
-        new LayerSpec.Dense(5, 3, true)), LossKind.SIGMOID_BINARY_CROSS_ENTROPY));
+    return new Net("batchnorm-bce", KroneckerNets.batchNormBce());
   }
 
   static Stream<Net> nets() {
@@ -68,38 +55,9 @@ final class KfacFixtures {
             DType.FLOAT64);
   }
 
-  /** A batch of {@code n} standard normal inputs with random labels or targets. */
-  static ArrayBatch batch(ModelSpec spec, int n, SplittableRandom rnd) {
-    int[] in = spec.inputShape();
-    int size = 1;
-    for (int d : in) {
-      size *= d;
-    }
-    int[] xShape = new int[in.length + 1];
-    xShape[0] = n;
-    System.arraycopy(in, 0, xShape, 1, in.length);
-    int k = spec.outputShape()[0];
-    double[] x = new double[n * size];
-    for (int i = 0; i < x.length; i++) {
-      x[i] = rnd.nextGaussian();
-    }
-    if (spec.loss() == LossKind.SOFTMAX_CROSS_ENTROPY) {
-      double[] y = new double[n];
-      for (int i = 0; i < n; i++) {
-        y[i] = rnd.nextInt(k);
-      }
-      return new ArrayBatch(x, xShape, y, new int[] {n});
-    }
-    double[] y = new double[n * k];
-    for (int i = 0; i < y.length; i++) {
-      y[i] = spec.loss() == LossKind.MSE ? rnd.nextGaussian() : rnd.nextInt(2);
-    }
-    return new ArrayBatch(x, xShape, y, new int[] {n, k});
-  }
-
   static List<ArrayBatch> twoBatches(ModelSpec spec, long seed) {
     SplittableRandom rnd = new SplittableRandom(seed);
-    return List.of(batch(spec, 4, rnd), batch(spec, 6, rnd));
+    return List.of(RandomBatches.forSpec(spec, 4, rnd), RandomBatches.forSpec(spec, 6, rnd));
   }
 
   /** The SPI's per-sample quantities of one batch: inputs per layer, output gradients per seed. */

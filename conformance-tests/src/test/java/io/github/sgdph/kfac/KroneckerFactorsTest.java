@@ -26,6 +26,7 @@ import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.PredictiveDistribution;
+import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.param.ParameterVector;
@@ -423,7 +424,7 @@ class KroneckerFactorsTest {
     for (LossKind loss : LossKind.values()) {
       ModelSpec spec = new ModelSpec(new int[] {4},
           List.of(new LayerSpec.Dense(4, 3, true)), loss);
-      List<ArrayBatch> data = List.of(KfacFixtures.batch(spec, 1, new SplittableRandom(10)));
+      List<ArrayBatch> data = List.of(RandomBatches.forSpec(spec, 1, new SplittableRandom(10)));
       try (SpecModel model = build(spec, 11);
           DatasetCurvature dc = DatasetCurvature.of(model, data)) {
         KroneckerFactors k = KroneckerFactors.compute(model, data, FisherType.EXACT, 1, 0, false);

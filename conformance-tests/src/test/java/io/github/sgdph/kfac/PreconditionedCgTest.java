@@ -13,6 +13,7 @@ import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LayerSpec.ActivationKind;
 import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
+import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.model.SpecModel;
 import io.github.sgdph.optim.Optimizer;
 import io.github.sgdph.optim.OptimizerSpec;
@@ -49,7 +50,7 @@ class PreconditionedCgTest {
 
   /** {@code n} samples, feature {@code j} scaled by {@code 100^(j/(IN−1) − 1/2)}. */
   static ArrayBatch illConditioned(ModelSpec spec, int n, long seed) {
-    ArrayBatch b = KfacFixtures.batch(spec, n, new SplittableRandom(seed));
+    ArrayBatch b = RandomBatches.forSpec(spec, n, new SplittableRandom(seed));
     double[] x = b.x();
     for (int i = 0; i < x.length; i++) {
       x[i] *= Math.pow(100, (i % IN) / (double) (IN - 1) - 0.5);

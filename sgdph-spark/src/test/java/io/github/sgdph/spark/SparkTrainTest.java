@@ -21,23 +21,10 @@ class SparkTrainTest {
 
   @Test
   void required_sparkTrainTrainsSgnOnFashionMnistPartitionedOverTwoWorkers() {
-    assumeTrue(Files.isRegularFile(FashionMnist.defaultDirectory()
-            .resolve("train-images-idx3-ubyte.gz")),
-        "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = SparkTrain.run(new String[] {
+    assertTrainsTo(2, 0.6, "SparkTrain:",
         "--partitions", "2", "--model", "mlp", "--optimizer", "sgn",
         "--hp", "max_cg_iters=3", "--hp", "trust_region=true", "--epochs", "2", "--batch", "500",
-        "--limit", "2000", "--test-limit", "1000"},
-        SparkTests.context(), new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-    String text = out.toString(StandardCharsets.UTF_8);
-    LOG.info("SparkTrain:\n{}{}", text, err.toString(StandardCharsets.UTF_8));
-    assertEquals(0, code);
-    Matcher m = Pattern.compile("epoch 2: .*test accuracy ([0-9.]+)").matcher(text);
-    assertTrue(m.find(), text);
-    assertTrue(Double.parseDouble(m.group(1)) > 0.6, text);
+        "--limit", "2000", "--test-limit", "1000");
   }
 
   @Test
@@ -58,23 +45,31 @@ class SparkTrainTest {
   /** The built-in mlp has a train-mode batch norm: synchronised statistics over 3 partitions. */
   @Test
   void required_sparkTrainTrainsWithSynchronizedBatchNormStatistics() {
+    assertTrainsTo(1, 0.4, "SparkTrain, synchronized batch norm:",
+        "--partitions", "3", "--model", "mlp", "--optimizer", "sgn",
+        "--hp", "max_cg_iters=3", "--hp", "trust_region=true", "--epochs", "1", "--batch", "300",
+        "--limit", "900", "--test-limit", "500", "--batch-norm-statistics", "synchronized");
+  }
+
+  /**
+   * Runs {@link SparkTrain} with {@code args} on Fashion-MNIST (skipping the test if it is not
+   * installed), logs its output under {@code title} and asserts it exits with 0 and reports a
+   * test accuracy above {@code minAccuracy} after epoch {@code epoch}.
+   */
+  private static void assertTrainsTo(int epoch, double minAccuracy, String title, String... args) {
     assumeTrue(Files.isRegularFile(FashionMnist.defaultDirectory()
             .resolve("train-images-idx3-ubyte.gz")),
         "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = SparkTrain.run(new String[] {
-        "--partitions", "3", "--model", "mlp", "--optimizer", "sgn",
-        "--hp", "max_cg_iters=3", "--hp", "trust_region=true", "--epochs", "1", "--batch", "300",
-        "--limit", "900", "--test-limit", "500", "--batch-norm-statistics", "synchronized"},
-        SparkTests.context(), new PrintStream(out, true, StandardCharsets.UTF_8),
+    int code = SparkTrain.run(args, SparkTests.context(),
+        new PrintStream(out, true, StandardCharsets.UTF_8),
         new PrintStream(err, true, StandardCharsets.UTF_8));
     String text = out.toString(StandardCharsets.UTF_8);
-    LOG.info("SparkTrain, synchronized batch norm:\n{}{}", text,
-        err.toString(StandardCharsets.UTF_8));
+    LOG.info("{}\n{}{}", title, text, err.toString(StandardCharsets.UTF_8));
     assertEquals(0, code, text + err);
-    Matcher m = Pattern.compile("epoch 1: .*test accuracy ([0-9.]+)").matcher(text);
+    Matcher m = Pattern.compile("epoch " + epoch + ": .*test accuracy ([0-9.]+)").matcher(text);
     assertTrue(m.find(), text);
-    assertTrue(Double.parseDouble(m.group(1)) > 0.4, text);
+    assertTrue(Double.parseDouble(m.group(1)) > minAccuracy, text);
   }
 }
