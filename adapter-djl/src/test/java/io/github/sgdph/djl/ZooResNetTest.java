@@ -12,6 +12,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.training.loss.Loss;
+import io.github.sgdph.conformance.FiniteDifferences;
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.optim.Optimizer;
 import io.github.sgdph.optim.OptimizerSpec;
@@ -115,34 +116,12 @@ class ZooResNetTest {
         double lhs = u.dot(c.ggnvp(w));
         Tensor ju = c.jvp(u);
         Tensor jw = c.jvp(w);
-        double rhs = softmaxHessianForm(c.outputGradient(), ju.toDoubleArray(),
-            jw.toDoubleArray(), d[1].singletonOrThrow().toDoubleArray(), 3);
+        int[] labels = d[1].singletonOrThrow().toType(DataType.INT32, false).toIntArray();
+        double rhs = FiniteDifferences.softmaxCrossEntropyForm(c.outputGradient(),
+            ju.toDoubleArray(), jw.toDoubleArray(), labels, 3);
         assertEquals(rhs, lhs, 1e-10 * Math.max(Math.abs(rhs), 1e-300), "u'Gw vs (Ju)'H_L(Jw)");
       }
     }
-  }
-
-  /**
-   * {@code uᵀ H_L w} of the mean softmax cross-entropy, with the softmax {@code p} recovered from
-   * the output gradient {@code ∂L/∂z = (p − onehot(y)) / n}.
-   */
-  private static double softmaxHessianForm(Tensor dz, double[] u, double[] w, double[] y, int k) {
-    double[] g = dz.toDoubleArray();
-    int n = y.length;
-    double s = 0;
-    for (int i = 0; i < n; i++) {
-      double pu = 0;
-      double pw = 0;
-      double puw = 0;
-      for (int j = 0; j < k; j++) {
-        double p = g[i * k + j] * n + (j == (int) y[i] ? 1 : 0);
-        pu += p * u[i * k + j];
-        pw += p * w[i * k + j];
-        puw += p * u[i * k + j] * w[i * k + j];
-      }
-      s += (puw - pu * pw) / n;
-    }
-    return s;
   }
 
   private static double[] gradientAt(BlockCurvatureModel m, DjlObjective o, ParameterVector t) {
