@@ -114,27 +114,16 @@ final class LstmLayer extends Layer {
     return out;
   }
 
-  /** One stacked layer's forward values, time-major. */
-  private static final class Pass {
-    /** The input sequence {@code [T, n, F_k]}. */
-    final double[] x;
-    /** The gate activations {@code i, f, g, o} per row, {@code [T, n, 4H]}. */
-    final double[] a;
-    /** The cell states {@code [T, n, H]}. */
-    final double[] c;
-    /** {@code tanh(c)}. */
-    final double[] tc;
-    /** The hidden states {@code [T, n, H]}. */
-    final double[] h;
-
-    Pass(double[] x, double[] a, double[] c, double[] tc, double[] h) {
-      this.x = x;
-      this.a = a;
-      this.c = c;
-      this.tc = tc;
-      this.h = h;
-    }
-  }
+  /**
+   * One stacked layer's forward values, time-major.
+   *
+   * @param x the input sequence {@code [T, n, F_k]}
+   * @param a the gate activations {@code i, f, g, o} per row, {@code [T, n, 4H]}
+   * @param c the cell states {@code [T, n, H]}
+   * @param tc {@code tanh(c)}
+   * @param h the hidden states {@code [T, n, H]}
+   */
+  private record Pass(double[] x, double[] a, double[] c, double[] tc, double[] h) {}
 
   @Override
   Node forward(double[][] p, double[] x, int n) {
@@ -142,7 +131,7 @@ final class LstmLayer extends Layer {
     double[] seq = permute(x, n, features, true);
     for (int k = 0; k < stack; k++) {
       passes[k] = run(p[3 * k], p[3 * k + 1], p[3 * k + 2], seq, n, inputSize(k));
-      seq = passes[k].h;
+      seq = passes[k].h();
     }
     return new LstmNode(p, x, output(seq, n), n, passes);
   }
@@ -184,27 +173,16 @@ final class LstmLayer extends Layer {
     return new Pass(x, a, c, tc, h);
   }
 
-  /** The R-forward values of one stacked layer, time-major; each array is zero where unset. */
-  private static final class RPass {
-    /** {@code R x}, {@code [T, n, F_k]}. */
-    final double[] rx;
-    /** {@code R} of the gate activations, {@code [T, n, 4H]}. */
-    final double[] ra;
-    /** {@code R c}. */
-    final double[] rc;
-    /** {@code R tanh(c)}. */
-    final double[] rtc;
-    /** {@code R h}. */
-    final double[] rh;
-
-    RPass(double[] rx, double[] ra, double[] rc, double[] rtc, double[] rh) {
-      this.rx = rx;
-      this.ra = ra;
-      this.rc = rc;
-      this.rtc = rtc;
-      this.rh = rh;
-    }
-  }
+  /**
+   * The R-forward values of one stacked layer, time-major; each array is zero where unset.
+   *
+   * @param rx {@code R x}, {@code [T, n, F_k]}
+   * @param ra {@code R} of the gate activations, {@code [T, n, 4H]}
+   * @param rc {@code R c}
+   * @param rtc {@code R tanh(c)}
+   * @param rh {@code R h}
+   */
+  private record RPass(double[] rx, double[] ra, double[] rc, double[] rtc, double[] rh) {}
 
   private static final class LstmRState extends RState {
     final RPass[] passes;
@@ -271,12 +249,12 @@ final class LstmLayer extends Layer {
             int za = r * g4;
             int zc = r * hidden;
             for (int j = 0; j < hidden; j++) {
-              double i = ps.a[za + j];
-              double f = ps.a[za + hidden + j];
-              double gg = ps.a[za + 2 * hidden + j];
-              double o = ps.a[za + 3 * hidden + j];
-              double tc = ps.tc[zc + j];
-              double cPrev = t > 0 ? ps.c[zc - n * hidden + j] : 0.0;
+              double i = ps.a()[za + j];
+              double f = ps.a()[za + hidden + j];
+              double gg = ps.a()[za + 2 * hidden + j];
+              double o = ps.a()[za + 3 * hidden + j];
+              double tc = ps.tc()[zc + j];
+              double cPrev = t > 0 ? ps.c()[zc - n * hidden + j] : 0.0;
               double dh = dH[zc + j] + dhRec[s * hidden + j];
               double dc = dh * o * (1 - tc * tc) + dcNext[s * hidden + j];
               dz[za + j] = dc * gg * i * (1 - i);
@@ -294,7 +272,7 @@ final class LstmLayer extends Layer {
             Kernels.gemm(false, false, n, hidden, g4, dz, t * n * g4, whh, 0, dhRec, 0, false);
           }
         }
-        addParameterGradients(k, dz, ps.x, ps.h, gP);
+        addParameterGradients(k, dz, ps.x(), ps.h(), gP);
         if (trace != null) {
           trace.dh[k] = dhTotal;
           trace.dc[k] = dcTotal;
@@ -342,7 +320,7 @@ final class LstmLayer extends Layer {
       double[] rx = rIn == null ? new double[steps * n * features] : permute(rIn, n, features, true);
       for (int k = 0; k < stack; k++) {
         rp[k] = rRun(k, rx, vP);
-        rx = rp[k].rh;
+        rx = rp[k].rh();
       }
       return new LstmRState(rIn, output(rx, n), rp);
     }
@@ -355,7 +333,7 @@ final class LstmLayer extends Layer {
       double[] rz = new double[rows * g4];
       Kernels.gemm(false, true, rows, g4, f, rx, 0, p[3 * k], 0, rz, 0, true);
       if (has(vP, 3 * k)) {
-        Kernels.gemm(false, true, rows, g4, f, ps.x, 0, vP[3 * k], 0, rz, 0, true);
+        Kernels.gemm(false, true, rows, g4, f, ps.x(), 0, vP[3 * k], 0, rz, 0, true);
       }
       if (has(vP, 3 * k + 2)) {
         Kernels.addRowVector(rz, rows, g4, vP[3 * k + 2]);
@@ -369,7 +347,7 @@ final class LstmLayer extends Layer {
           Kernels.gemm(false, true, n, g4, hidden, rh, hOff, p[3 * k + 1], 0, rz, t * n * g4,
               true);
           if (has(vP, 3 * k + 1)) {
-            Kernels.gemm(false, true, n, g4, hidden, ps.h, hOff, vP[3 * k + 1], 0, rz,
+            Kernels.gemm(false, true, n, g4, hidden, ps.h(), hOff, vP[3 * k + 1], 0, rz,
                 t * n * g4, true);
           }
         }
@@ -378,10 +356,10 @@ final class LstmLayer extends Layer {
           int zc = (t * n + s) * hidden;
           int prev = zc - n * hidden;
           for (int j = 0; j < hidden; j++) {
-            double i = ps.a[za + j];
-            double fg = ps.a[za + hidden + j];
-            double gg = ps.a[za + 2 * hidden + j];
-            double o = ps.a[za + 3 * hidden + j];
+            double i = ps.a()[za + j];
+            double fg = ps.a()[za + hidden + j];
+            double gg = ps.a()[za + 2 * hidden + j];
+            double o = ps.a()[za + 3 * hidden + j];
             // rz becomes R of the activations, in place
             double ri = i * (1 - i) * rz[za + j];
             double rf = fg * (1 - fg) * rz[za + hidden + j];
@@ -391,10 +369,10 @@ final class LstmLayer extends Layer {
             rz[za + hidden + j] = rf;
             rz[za + 2 * hidden + j] = rg;
             rz[za + 3 * hidden + j] = ro;
-            double cPrev = t > 0 ? ps.c[prev + j] : 0.0;
+            double cPrev = t > 0 ? ps.c()[prev + j] : 0.0;
             double rcPrev = t > 0 ? rc[prev + j] : 0.0;
             double rcv = rf * cPrev + fg * rcPrev + ri * gg + i * rg;
-            double tc = ps.tc[zc + j];
+            double tc = ps.tc()[zc + j];
             rc[zc + j] = rcv;
             rtc[zc + j] = (1 - tc * tc) * rcv;
             rh[zc + j] = ro * tc + o * rtc[zc + j];
@@ -431,18 +409,18 @@ final class LstmLayer extends Layer {
             int zc = (t * n + s) * hidden;
             int prev = zc - n * hidden;
             for (int j = 0; j < hidden; j++) {
-              double i = ps.a[za + j];
-              double f = ps.a[za + hidden + j];
-              double gg = ps.a[za + 2 * hidden + j];
-              double o = ps.a[za + 3 * hidden + j];
-              double ri = q.ra[za + j];
-              double rf = q.ra[za + hidden + j];
-              double rgg = q.ra[za + 2 * hidden + j];
-              double ro = q.ra[za + 3 * hidden + j];
-              double tc = ps.tc[zc + j];
-              double rtc = q.rtc[zc + j];
-              double cPrev = t > 0 ? ps.c[prev + j] : 0.0;
-              double rcPrev = t > 0 ? q.rc[prev + j] : 0.0;
+              double i = ps.a()[za + j];
+              double f = ps.a()[za + hidden + j];
+              double gg = ps.a()[za + 2 * hidden + j];
+              double o = ps.a()[za + 3 * hidden + j];
+              double ri = q.ra()[za + j];
+              double rf = q.ra()[za + hidden + j];
+              double rgg = q.ra()[za + 2 * hidden + j];
+              double ro = q.ra()[za + 3 * hidden + j];
+              double tc = ps.tc()[zc + j];
+              double rtc = q.rtc()[zc + j];
+              double cPrev = t > 0 ? ps.c()[prev + j] : 0.0;
+              double rcPrev = t > 0 ? q.rc()[prev + j] : 0.0;
               double dh = tr.dh[k][zc + j];
               double dc = tr.dc[k][zc + j];
               double rdh = rdH[zc + j] + rdhRec[s * hidden + j];
@@ -475,8 +453,8 @@ final class LstmLayer extends Layer {
           }
         }
         // first-order part R{δz} with the forward values, second-order part δz with their R
-        addParameterGradients(k, rdz, ps.x, ps.h, rgP);
-        addParameterGradients(k, dz, q.rx, q.rh, withoutBias(rgP, k));
+        addParameterGradients(k, rdz, ps.x(), ps.h(), rgP);
+        addParameterGradients(k, dz, q.rx(), q.rh(), withoutBias(rgP, k));
         if (k > 0 || needGIn) {
           int f = inputSize(k);
           rdX = new double[rows * f];
