@@ -116,16 +116,23 @@ class QuickExperimentsTest {
   }
 
   /**
-   * kfac-fashion on its own backend (the reference, float64) and its default model, the BN MLP:
-   * SGD, Adam and KFAC try two rates with seed 0 and run seed 1 at the chosen one — 9 runs of
-   * one step. (The CNN's KFAC step inverts a 3137 × 3137 factor on the host: minutes, not for CI.)
+   * kfac-fashion on its own backends, the BN MLP on the reference (float64) and the BN CNN on DJL
+   * (float32), one model per invocation into the same directory: per model SGD, Adam and KFAC
+   * try two rates with seed 0 and run seed 1 at the chosen one — 9 runs of one step — and the
+   * second invocation's summary still quotes the first's model.
    */
   @Test
   void kfacComparisonRunsEndToEnd() throws Exception {
     requireData();
     Path out = dir.resolve("kfac-fashion");
-    run("kfac-fashion", "--quick", "--train", "128", "--seeds", "0,1", "--out", out.toString());
-    for (String model : List.of("mlp")) {
+    run("kfac-fashion", "--quick", "--train", "128", "--seeds", "0,1", "--models", "mlp",
+        "--out", out.toString());
+    String first = Files.readString(out.resolve("summary.md"));
+    assertTrue(first.contains("Model `mlp`, backend reference (float64); 128 training"), first);
+    assertTrue(!first.contains("Model `cnn`"), first);
+    run("kfac-fashion", "--quick", "--train", "128", "--seeds", "0,1", "--models", "cnn",
+        "--out", out.toString());
+    for (String model : List.of("mlp", "cnn")) {
       List<String> runs = lines(out.resolve(model).resolve("runs.csv"));
       assertEquals(1 + 9, runs.size(), runs.toString());
       assertEquals(3, runs.stream().filter(r -> r.startsWith("KFAC,")).count(), runs.toString());
@@ -138,8 +145,21 @@ class QuickExperimentsTest {
     String summary = Files.readString(out.resolve("summary.md"));
     assertTrue(summary.contains("Model `mlp`, backend reference (float64); 128 training"),
         summary);
-    assertTrue(!summary.contains("Model `cnn`"), summary);
+    assertTrue(summary.contains("Model `cnn`, backend djl (float32); 128 training"), summary);
+    assertTrue(summary.indexOf("Model `mlp`") < summary.indexOf("Model `cnn`"), summary);
     assertTrue(summary.contains("| KFAC | damping=0.001 lr="), summary);
+  }
+
+  @Test
+  void kfacComparisonRefusesAnUnknownModelBeforeRunning() {
+    StringWriter err = new StringWriter();
+    int code = ExperimentCommand.execute(new PrintWriter(new StringWriter()),
+        new PrintWriter(err), "kfac-fashion", "--quick", "--models", "mlp,resnet", "--out",
+        dir.resolve("k").toString());
+    assertEquals(2, code);
+    assertTrue(err.toString().contains("--models: expected mlp or cnn but was 'resnet'"),
+        err.toString());
+    assertTrue(!Files.exists(dir.resolve("k").resolve("mlp")), "nothing ran");
   }
 
   @Test
