@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.sgdph.fixtures.Dense;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,26 +20,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class HostMatricesTest {
 
-  /** {@code X Xᵀ / k} with {@code X [n × k]}: positive semi-definite, singular when k < n. */
+  /** {@code QᵀQ / k}, {@code Q [k × n]}: positive semi-definite, singular when k < n. */
   private static double[][] gram(int n, int k, long seed) {
-    SplittableRandom r = new SplittableRandom(seed);
-    double[][] x = new double[n][k];
-    for (double[] row : x) {
-      for (int j = 0; j < k; j++) {
-        row[j] = r.nextGaussian();
-      }
-    }
-    double[][] a = new double[n][n];
-    for (int i = 0; i < n; i++) {
-      for (int j = 0; j < n; j++) {
-        double s = 0;
-        for (int p = 0; p < k; p++) {
-          s += x[i][p] * x[j][p];
-        }
-        a[i][j] = s / k;
-      }
-    }
-    return a;
+    return Dense.randomGram(n, k, 0, new SplittableRandom(seed));
   }
 
   private static double maxAbs(double[][] a) {
