@@ -212,16 +212,6 @@ class KroneckerSpiTest {
     return Stream.of(m).flatMapToDouble(java.util.Arrays::stream).toArray();
   }
 
-  static int[] offsets(ParameterLayout root) {
-    int[] off = new int[root.blockCount()];
-    int o = 0;
-    for (int b = 0; b < off.length; b++) {
-      off[b] = o;
-      o += root.block(b).size();
-    }
-    return off;
-  }
-
   /**
    * {@code Σ_{i ∈ rows} Σ_t δ_it ã_itᵀ} scattered into the layer's weight and bias blocks of a
    * flattened vector over the root layout (where {@link FactoredLayer#weightIndex} says).
@@ -255,7 +245,7 @@ class KroneckerSpiTest {
     List<FactoredLayer> layers = c.factoredLayers();
     assertFalse(layers.isEmpty(), what + ": factored layers");
     int n = c.batchSize();
-    int[] off = offsets(c.layout());
+    int[] off = KroneckerNets.blockOffsets(c.layout());
     List<double[]> inputs = new ArrayList<>();
     for (int l = 0; l < layers.size(); l++) {
       inputs.add(read(c.layerInputs(l)));
@@ -503,8 +493,8 @@ class KroneckerSpiTest {
         for (int j = 0; j < dim; j++) {
           map[j] = j; // biases and convolution weights: the same entries in the same order
         }
-        int[] so2 = offsets(p.dl4j().layout());
-        int[] uo2 = offsets(user.layout());
+        int[] so2 = KroneckerNets.blockOffsets(p.dl4j().layout());
+        int[] uo2 = KroneckerNets.blockOffsets(user.layout());
         for (int l = 0; l < sl.size(); l++) {
           FactoredLayer a = sl.get(l);
           FactoredLayer b = ul.get(l);

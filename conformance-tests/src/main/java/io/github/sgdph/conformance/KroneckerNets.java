@@ -1,9 +1,10 @@
 package io.github.sgdph.conformance;
 
-import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LayerSpec.ActivationKind;
+import io.github.sgdph.model.LayerSpec;
 import io.github.sgdph.model.LossKind;
 import io.github.sgdph.model.ModelSpec;
+import io.github.sgdph.param.ParameterLayout;
 import java.util.List;
 
 /**
@@ -54,5 +55,22 @@ public final class KroneckerNets {
         new LayerSpec.BatchNorm(5, 1e-5, 0.1, LayerSpec.Mode.TRAIN),
         new LayerSpec.Activation(ActivationKind.SIGMOID),
         new LayerSpec.Dense(5, 3, true)), LossKind.SIGMOID_BINARY_CROSS_ENTROPY);
+  }
+
+  /**
+   * Where each root block starts in the flattened parameter vector (blocks in layout order), to
+   * read entries of a dense matrix built over a model's parameters.
+   *
+   * @param root a root layout
+   * @return the offset of each block
+   */
+  public static int[] blockOffsets(ParameterLayout root) {
+    int[] off = new int[root.blockCount()];
+    int o = 0;
+    for (int b = 0; b < off.length; b++) {
+      off[b] = o;
+      o += root.block(b).size();
+    }
+    return off;
   }
 }

@@ -8,7 +8,6 @@ import io.github.sgdph.model.DefaultInitializer;
 import io.github.sgdph.model.ModelSpec;
 import io.github.sgdph.model.RandomBatches;
 import io.github.sgdph.model.SpecModel;
-import io.github.sgdph.param.ParameterLayout;
 import io.github.sgdph.reference.ReferenceAlgebra;
 import io.github.sgdph.reference.ReferenceBackend;
 import io.github.sgdph.tensor.DType;
@@ -106,17 +105,6 @@ final class KfacFixtures {
 
   static double delta(FactoredLayer f, double[] d, int i, int o, int t) {
     return d[(i * f.outputDim() + o) * f.positions() + t];
-  }
-
-  /** The offset of each root block in the flattened vector. */
-  static int[] offsets(ParameterLayout root) {
-    int[] off = new int[root.blockCount()];
-    int o = 0;
-    for (int b = 0; b < off.length; b++) {
-      off[b] = o;
-      o += root.block(b).size();
-    }
-    return off;
   }
 
   /** The flattened index of entry {@code (o, col)} of {@code [W | b]}. */

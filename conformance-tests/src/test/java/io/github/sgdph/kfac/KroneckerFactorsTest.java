@@ -6,7 +6,6 @@ import static io.github.sgdph.kfac.KfacFixtures.delta;
 import static io.github.sgdph.kfac.KfacFixtures.empiricalSeed;
 import static io.github.sgdph.kfac.KfacFixtures.index;
 import static io.github.sgdph.kfac.KfacFixtures.maxAbs;
-import static io.github.sgdph.kfac.KfacFixtures.offsets;
 import static io.github.sgdph.kfac.KfacFixtures.read;
 import static io.github.sgdph.kfac.KfacFixtures.twoBatches;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -15,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.sgdph.analysis.DatasetCurvature;
 import io.github.sgdph.analysis.FisherCurvature;
+import io.github.sgdph.conformance.KroneckerNets;
 import io.github.sgdph.curvature.Curvature;
 import io.github.sgdph.curvature.FactoredLayer;
 import io.github.sgdph.data.ArrayBatch;
@@ -64,7 +64,7 @@ class KroneckerFactorsTest {
           Curvature c = model.objective(batch).curvature()) {
         PerSample ps = read(c, List.of(empiricalSeed(c)));
         List<ParameterVector> g = c.perTermGradients();
-        int[] off = offsets(c.layout());
+        int[] off = KroneckerNets.blockOffsets(c.layout());
         double scale = 0;
         double err = 0;
         for (int i = 0; i < ps.n(); i++) {
@@ -243,7 +243,7 @@ class KroneckerFactorsTest {
     int p = Math.toIntExact(root.dimension());
     double[][] m = new double[p][p];
     boolean[] factored = new boolean[p];
-    int[] off = offsets(root);
+    int[] off = KroneckerNets.blockOffsets(root);
     for (int l = 0; l < d.layers().size(); l++) {
       FactoredLayer f = d.layers().get(l);
       int ad = f.homogeneousInputDim();
@@ -291,7 +291,7 @@ class KroneckerFactorsTest {
 
   /** The flattened root indices of a selection's entries, in its order. */
   static int[] indices(ParameterLayout sel) {
-    int[] off = offsets(sel.root());
+    int[] off = KroneckerNets.blockOffsets(sel.root());
     int[] idx = new int[Math.toIntExact(sel.dimension())];
     int k = 0;
     for (int b = 0; b < sel.blockCount(); b++) {
@@ -495,7 +495,7 @@ class KroneckerFactorsTest {
         Dense d = denseFactors(model, data, FisherType.EMPIRICAL);
         ParameterLayout root = model.layout();
         int p = Math.toIntExact(root.dimension());
-        int[] off = offsets(root);
+        int[] off = KroneckerNets.blockOffsets(root);
         List<double[]> grads = new ArrayList<>();
         for (ArrayBatch b : data) {
           for (ParameterVector g : model.objective(b).perTermGradients()) {
